@@ -27,7 +27,8 @@ build: configure
 	@cmake --build --preset $(PRESET) -j $(JOBS)
 
 run: build
-	@./build/bin/ingresslab-demo
+	@./build/bin/ingresslab run $(SCENARIO) --report build/report.html
+	@echo "HTML report: file://$(CURDIR)/build/report.html"
 
 test: build
 	@ctest --preset $(PRESET) -j $(JOBS)
@@ -43,6 +44,7 @@ test-asan: deps
 
 bench: build
 	@./build/bin/engine_bench --benchmark_filter=BM_Hold
+	@./build/bin/sim_bench
 
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i

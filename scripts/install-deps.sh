@@ -15,6 +15,7 @@ PACKAGES=(
   libeigen3-dev           # analytic queueing model, calibration fits
   libprotobuf-dev protobuf-compiler  # scenario / result / cost-profile schema
   libyaml-cpp-dev         # YAML scenarios and Kubernetes manifests
+  libcli11-dev            # command-line parsing (ingresslab, realproxy)
   # realproxy / realpod
   libh2o-evloop-dev libssl-dev zlib1g-dev
   # viz and HTML report charts (Qt Charts only configures with the OpenGL dev packages present)
@@ -23,6 +24,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   clang libclang-rt-14-dev  # libFuzzer targets
   iproute2 iptables nftables procps  # live tests (network namespaces, kube-proxy rules)
+  curl                    # HTTP/2 client in realproxy's integration tests
+  chromium                # the HTML report test renders the report in a real headless browser
+  curl                    # realproxy integration test: HTTP/2 (ALPN h2 and h2c) client
 )
 
 if [[ "${1:-}" == "--list" ]]; then

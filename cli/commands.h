@@ -1,0 +1,18 @@
+// The `ingresslab` subcommands. Each registers itself on the CLI11 app and returns, through the
+// callback it installs, the process exit code: 0 ok, 1 SLO not met (plan), 2 usage or input error.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace ingresslab::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitSloNotMet = 1;
+inline constexpr int kExitUsage = 2;
+
+// Each add_* function adds one subcommand; when it runs it stores its exit code in *exit_code.
+void add_validate_command(CLI::App& app, int* exit_code);
+void add_schema_command(CLI::App& app, int* exit_code);
+void add_run_command(CLI::App& app, int* exit_code);
+
+}  // namespace ingresslab::cli

@@ -1,0 +1,51 @@
+// Simulating a scenario: the whole ingress chain per request, over independent replications.
+//
+//   client ─(LB)─▶ node: kube-proxy NAT ─▶ ingress pod: TLS, parse/route/relay on a worker CPU,
+//   load balancing ─▶ upstream connection ─▶ network ─▶ pod: queue + service ─▶ back
+//
+// Every request records the time it spent in each hop (queueing and service apart); the result
+// is a RunResult (scenarios/proto/result.proto), the same schema a replay against a real data
+// path produces. docs/models.md lists each modelling assumption and its source.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "scenarios/proto/cost_profile.pb.h"
+#include "scenarios/proto/result.pb.h"
+#include "scenarios/proto/scenario.pb.h"
+
+namespace ingresslab::models {
+
+struct SimulateOptions {
+  // Overrides of the scenario's run settings (unset = the scenario's).
+  std::optional<int> replications;
+  std::optional<int> threads;
+  std::optional<uint64_t> seed;
+  std::optional<double> duration_s;
+  // Set from another thread (Ctrl-C) to stop: replications not started are skipped and the
+  // result is marked partial.
+  const std::atomic<bool>* cancel = nullptr;
+  // Called after each replication with (finished, total).
+  std::function<void(int, int)> on_progress;
+};
+
+struct SimulateOutput {
+  result::RunResult result;
+  std::string error;  // non-empty: the scenario cannot be simulated (says why)
+  bool ok() const { return error.empty(); }
+};
+
+// Runs `scenario` (resolved: defaults filled and validated; see scenarios/loader.h). `base_dir`
+// resolves relative paths (cost profile). Thread-safe; runs replications on a thread pool.
+SimulateOutput simulate(const scenario::Scenario& scenario, const std::string& base_dir,
+                        const SimulateOptions& options = {});
+
+// The cost profile a scenario uses: its `ingress.cost_profile` file, or the built-in default
+// (profiles/default.textproto). Returns false and sets *error if the file is missing or invalid.
+bool load_cost_profile(const scenario::Scenario& scenario, const std::string& base_dir,
+                       profile::CostProfile* out, std::string* error);
+
+}  // namespace ingresslab::models

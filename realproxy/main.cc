@@ -1,0 +1,178 @@
+// `realproxy`: the ingress proxy (serve) and its routing oracle (route).
+//
+//   realproxy serve --config DIR_OR_FILE [--config ...] --listen 127.0.0.1:8080
+//                   [--tls-listen 127.0.0.1:8443] [--admin 127.0.0.1:9901] [--workers N]
+//                   [--lb round_robin|least_request|p2c|ewma|random|consistent_hash]
+//                   [--hash-on header:NAME|cookie:NAME|source] [--access-log PATH] ...
+//   realproxy route --config DIR_OR_FILE HOST PATH     → "service:port" or "404"
+//
+// Exit codes: 0 success; 1 runtime failure (cannot listen, ...); 2 bad configuration or usage.
+#include <CLI/CLI.hpp>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "realproxy/config/duration.h"
+#include "realproxy/config/proxy_config.h"
+#include "realproxy/server/h2o_api.h"
+#include "realproxy/server/server.h"
+
+namespace {
+
+using namespace ingresslab::realproxy;
+
+// `realproxy route`: what the proxy would do with a request, without running it.
+int route(const std::vector<std::string>& configs, const LoadOptions& load, const std::string& host,
+          const std::string& path) {
+  LoadResult loaded = load_proxy_config(configs, load);
+  for (const ConfigError& w : loaded.warnings) {
+    std::fprintf(stderr, "realproxy: warning: %s\n", w.to_string().c_str());
+  }
+  if (!loaded.ok()) {
+    for (const ConfigError& e : loaded.errors) {
+      std::fprintf(stderr, "realproxy: error: %s\n", e.to_string().c_str());
+    }
+    return 2;
+  }
+  // Route on the path as the server does: h2o's normalised form (dot segments resolved,
+  // query string cut off).
+  h2o_mem_pool_t pool;
+  h2o_mem_init_pool(&pool);
+  size_t query_at = SIZE_MAX;
+  size_t* norm_indexes = nullptr;
+  const h2o_iovec_t normalized =
+      h2o_url_normalize_path(&pool, path.data(), path.size(), &query_at, &norm_indexes);
+  const ingresslab::routing::MatchResult match =
+      loaded.config->table().match(host, std::string_view(normalized.base, normalized.len));
+  h2o_mem_clear_pool(&pool);
+  if (!match.found()) {
+    std::printf("404\n");
+  } else if (const ingresslab::routing::ServiceBackend* svc = match.backend->service()) {
+    std::string port;
+    if (const auto* n = std::get_if<int32_t>(&svc->port)) port = std::to_string(*n);
+    if (const auto* s = std::get_if<std::string>(&svc->port)) port = *s;
+    std::printf("%s:%s\n", svc->name.c_str(), port.c_str());
+  } else {
+    const ingresslab::routing::ResourceBackend* res = match.backend->resource();
+    std::printf("resource:%s/%s\n", res->kind.c_str(), res->name.c_str());
+  }
+  return 0;
+}
+
+// A CLI11 validator for durations ("5s", "250ms").
+struct DurationValidator : CLI::Validator {
+  DurationValidator() {
+    name_ = "DURATION";
+    func_ = [](const std::string& text) {
+      DurationOrError d = parse_duration(text);
+      return d.ok() ? std::string() : d.error;
+    };
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"realproxy: a Kubernetes Ingress proxy on libh2o"};
+  app.require_subcommand(1);
+
+  std::vector<std::string> configs;
+  LoadOptions load;
+  std::string ingress_class;
+  const auto add_config_options = [&](CLI::App* cmd) {
+    cmd->add_option("--config", configs,
+                    "Kubernetes manifest file or directory (Ingress, Service, EndpointSlice, "
+                    "Secret); repeatable")
+        ->required()
+        ->allow_extra_args(false);
+    cmd->add_option("--ingress-class", ingress_class,
+                    "serve only Ingresses of this class (and those without one)");
+    cmd->add_flag("--strict", load.strict,
+                  "unresolvable backends and Secrets are errors, not warnings");
+  };
+
+  CLI::App* serve_cmd = app.add_subcommand("serve", "run the proxy");
+  add_config_options(serve_cmd);
+  ServeOptions options;
+  std::string tls_listen, admin_listen, access_log, lb = "round_robin", hash_on = "source";
+  std::string connect_timeout = "5s", upstream_timeout = "60s", keepalive = "60s",
+              drain_timeout = "10s";
+  serve_cmd->add_option("--listen", options.listen, "HTTP listen address")->capture_default_str();
+  serve_cmd->add_option("--tls-listen", tls_listen, "HTTPS listen address (TLS 1.2/1.3, SNI)");
+  serve_cmd->add_option("--admin", admin_listen, "admin listen address (/metrics, /healthz)");
+  serve_cmd->add_option("--workers", options.workers, "worker threads (one event loop each)")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  serve_cmd->add_option("--lb", lb, "load-balancing policy")
+      ->check(CLI::IsMember(
+          {"round_robin", "least_request", "p2c", "ewma", "random", "consistent_hash"}))
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--hash-on", hash_on, "consistent_hash key: source, header:NAME, cookie:NAME")
+      ->capture_default_str();
+  serve_cmd->add_option("--connect-timeout", connect_timeout, "upstream connect timeout")
+      ->check(DurationValidator())
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--upstream-timeout", upstream_timeout,
+                   "upstream I/O timeout (first byte, and between reads)")
+      ->check(DurationValidator())
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--upstream-keepalive", keepalive, "idle time of pooled upstream connections")
+      ->check(DurationValidator())
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--drain-timeout", drain_timeout,
+                   "on SIGTERM, how long requests in flight may take to finish")
+      ->check(DurationValidator())
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--max-tries", options.max_tries,
+                   "endpoints tried per request when connecting fails")
+      ->check(CLI::Range(1, 16))
+      ->capture_default_str();
+  serve_cmd->add_option("--access-log", access_log, "append an access log (combined format)");
+
+  CLI::App* route_cmd = app.add_subcommand("route", "print where a request would be routed");
+  add_config_options(route_cmd);
+  std::string host, path;
+  route_cmd->add_option("HOST", host, "Host header")->required();
+  route_cmd->add_option("PATH", path, "request path")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  if (!ingress_class.empty()) load.ingress_class = ingress_class;
+
+  if (route_cmd->parsed()) return route(configs, load, host, path);
+
+  options.config_paths = configs;
+  options.load = load;
+  if (!tls_listen.empty()) options.tls_listen = tls_listen;
+  if (!admin_listen.empty()) options.admin_listen = admin_listen;
+  if (!access_log.empty()) options.access_log = access_log;
+  options.lb = *parse_lb_policy(lb);
+  std::string error;
+  const std::optional<HashOn> parsed_hash_on = HashOn::parse(hash_on, &error);
+  if (!parsed_hash_on) {
+    std::fprintf(stderr, "realproxy: %s\n", error.c_str());
+    return 2;
+  }
+  options.hash_on = *parsed_hash_on;
+  options.connect_timeout = parse_duration(connect_timeout).value;
+  options.upstream_timeout = parse_duration(upstream_timeout).value;
+  options.upstream_keepalive = parse_duration(keepalive).value;
+  options.drain_timeout = parse_duration(drain_timeout).value;
+  const int rc = serve(options);
+  // The workers' h2o contexts, loops and pools live until the process ends and are deliberately not
+  // torn down (see Worker::~Worker); leave without running destructors or exit-time leak checks.
+  std::fflush(nullptr);
+  _exit(rc);
+}

@@ -1,0 +1,506 @@
+#include "realproxy/server/worker.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <climits>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <new>
+#include <random>
+
+namespace ingresslab::realproxy {
+
+namespace {
+
+thread_local Worker* t_worker = nullptr;
+
+// Upper bound of ServeOptions::max_tries (the tried set lives in the request's memory pool).
+constexpr uint32_t kMaxTries = 16;
+
+uint64_t to_millis(engine::Duration d) {
+  return static_cast<uint64_t>(std::max<int64_t>(1, d.ns() / 1'000'000));
+}
+
+int64_t monotonic_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string_view view_of(h2o_iovec_t v) {
+  return {v.base, v.len};
+}
+
+// Answers with a short text/plain body (404, 502, 503).
+void send_plain(h2o_req_t* req, int status, const char* reason, std::string_view body) {
+  req->res.status = status;
+  req->res.reason = reason;
+  req->res.content_length = body.size();
+  h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, nullptr,
+                 H2O_STRLIT("text/plain; charset=utf-8"));
+  h2o_send_inline(req, body.data(), body.size());
+}
+
+}  // namespace
+
+// One endpoint as this worker sees it: its keep-alive pool and load-balancing state. Shared by
+// every backend (and every configuration) that lists the same "ip:port", so pooled connections
+// and EWMAs survive reloads.
+struct WorkerEndpoint {
+  std::string host_port;
+  h2o_socketpool_t pool;
+  EndpointLoad load;
+  int refs = 0;  // views referencing it; the pool is disposed at 0
+};
+
+// A snapshot as one worker uses it: per backend, this worker's endpoints and round-robin cursor.
+// Requests in flight hold the view they started with.
+struct WorkerView {
+  Worker* worker = nullptr;
+  std::shared_ptr<const Snapshot> snapshot;
+  std::vector<std::vector<WorkerEndpoint*>> endpoints;  // per backend, parallel to its endpoints
+  std::vector<std::vector<EndpointLoad*>> loads;        // the same, as pick_endpoint wants them
+  std::vector<uint64_t> round_robin_cursor;             // per backend
+
+  ~WorkerView() {
+    for (const auto& list : endpoints) {
+      for (WorkerEndpoint* e : list)
+        worker->release_endpoint(e);
+    }
+  }
+};
+
+// A timeout entry that knows its request (the entry is the first member: standard layout).
+struct ConnectTimer {
+  h2o_timeout_entry_t entry;
+  ProxyRequest* owner;
+};
+
+// The state of one proxied request, in the request's memory pool; destroyed with it.
+struct ProxyRequest {
+  h2o_req_t* req = nullptr;
+  Worker* worker = nullptr;
+  std::shared_ptr<WorkerView> view;
+  int backend = -1;
+  uint32_t tried[kMaxTries] = {};
+  uint32_t tried_count = 0;
+  WorkerEndpoint* endpoint = nullptr;  // the endpoint of the current attempt
+  h2o_socketpool_connect_request_t* connect_req = nullptr;
+  ConnectTimer timer{};
+  int64_t started_ns = 0;
+  int64_t handed_off_ns = 0;  // 0 until h2o's proxy has the request
+  uint64_t key_hash = 0;
+};
+
+struct Worker::ControlMessage {
+  enum class Kind { kReload, kShutdown };
+  h2o_multithread_message_t super;  // first member: messages are found from their link
+  Kind kind;
+};
+
+namespace {
+std::mutex g_ready_mu;
+std::condition_variable g_ready_cv;
+}  // namespace
+
+Worker::Worker(int index, const WorkerEnvironment& env, int http_fd, int tls_fd)
+    : index_(index),
+      env_(env),
+      http_fd_(http_fd),
+      tls_fd_(tls_fd),
+      rng_(std::random_device{}() ^ (static_cast<uint64_t>(index) << 32)) {}
+
+// Workers are not torn down: the process exits right after they stop (h2o contexts with open
+// connections cannot be disposed safely, and the OS reclaims everything anyway).
+Worker::~Worker() = default;
+
+int64_t Worker::now_ns() const {
+  return monotonic_ns();
+}
+
+void Worker::start() {
+  pthread_create(&thread_, nullptr, &Worker::thread_main, this);
+  std::unique_lock<std::mutex> lock(g_ready_mu);
+  g_ready_cv.wait(lock, [this] { return ready_; });
+}
+
+void* Worker::thread_main(void* self) {
+  static_cast<Worker*>(self)->run();
+  return nullptr;
+}
+
+void Worker::join() {
+  pthread_join(thread_, nullptr);
+}
+
+void Worker::reload() {
+  auto* message = new ControlMessage{{}, ControlMessage::Kind::kReload};
+  h2o_multithread_send_message(&control_, &message->super);
+}
+
+void Worker::shutdown() {
+  auto* message = new ControlMessage{{}, ControlMessage::Kind::kShutdown};
+  h2o_multithread_send_message(&control_, &message->super);
+}
+
+void Worker::run() {
+  t_worker = this;
+  loop_ = h2o_evloop_create();
+  h2o_context_init(&ctx_, loop_, env_.globalconf);
+  h2o_timeout_init(loop_, &io_timeout_, to_millis(env_.options->upstream_timeout));
+  h2o_timeout_init(loop_, &connect_timeout_, to_millis(env_.options->connect_timeout));
+  client_ctx_.loop = loop_;
+  client_ctx_.getaddr_receiver = &ctx_.receivers.hostinfo_getaddr;
+  client_ctx_.io_timeout = &io_timeout_;
+  client_ctx_.websocket_timeout = nullptr;  // no WebSocket upgrades (yet)
+  client_ctx_.ssl_ctx = nullptr;            // plain HTTP/1.1 to pods
+  h2o_multithread_register_receiver(ctx_.queue, &control_, &Worker::on_control);
+  adopt_current_snapshot();
+
+  http_accept_.ctx = &ctx_;
+  http_accept_.hosts = env_.globalconf->hosts;
+  tls_accept_ = http_accept_;
+  tls_accept_.ssl_ctx = env_.front_ssl_ctx;
+  const auto listen_on = [this](int fd, h2o_accept_ctx_t* accept_ctx) {
+    if (fd < 0) return;
+    h2o_socket_t* sock = h2o_evloop_socket_create(loop_, fd, H2O_SOCKET_FLAG_DONT_READ);
+    sock->data = accept_ctx;
+    h2o_socket_read_start(sock, &Worker::on_accept);
+    listeners_.push_back(sock);
+  };
+  listen_on(http_fd_, &http_accept_);
+  listen_on(tls_fd_, &tls_accept_);
+  {
+    std::lock_guard<std::mutex> lock(g_ready_mu);
+    ready_ = true;
+  }
+  g_ready_cv.notify_all();
+
+  while (true) {
+    h2o_evloop_run(loop_, draining_ ? 20 : INT32_MAX);
+    if (draining_ && (in_flight_ == 0 || now_ns() >= drain_deadline_ns_)) break;
+  }
+}
+
+void Worker::on_control(h2o_multithread_receiver_t* /*receiver*/, h2o_linklist_t* messages) {
+  Worker* self = t_worker;
+  while (!h2o_linklist_is_empty(messages)) {
+    auto* message = reinterpret_cast<ControlMessage*>(messages->next);
+    h2o_linklist_unlink(&message->super.link);
+    switch (message->kind) {
+      case ControlMessage::Kind::kReload:
+        self->adopt_current_snapshot();
+        break;
+      case ControlMessage::Kind::kShutdown:
+        for (h2o_socket_t* listener : self->listeners_) {
+          h2o_socket_read_stop(listener);
+          h2o_socket_close(listener);
+        }
+        self->listeners_.clear();
+        h2o_context_request_shutdown(&self->ctx_);
+        self->draining_ = true;
+        self->drain_deadline_ns_ = self->now_ns() + self->env_.options->drain_timeout.ns();
+        break;
+    }
+    delete message;
+  }
+}
+
+WorkerEndpoint* Worker::acquire_endpoint(const Endpoint& endpoint) {
+  std::unique_ptr<WorkerEndpoint>& slot = endpoints_[endpoint.host_port];
+  if (!slot) {
+    slot = std::make_unique<WorkerEndpoint>();
+    slot->host_port = endpoint.host_port;
+    sockaddr_storage address = endpoint.sockaddr;
+    h2o_socketpool_init_by_address(&slot->pool, reinterpret_cast<sockaddr*>(&address),
+                                   endpoint.sockaddr_len, /*is_ssl=*/0, /*capacity=*/SIZE_MAX);
+    // Also arms the pool's expiry of idle connections (required: the pool reads its loop).
+    h2o_socketpool_set_timeout(&slot->pool, loop_, to_millis(env_.options->upstream_keepalive));
+  }
+  ++slot->refs;
+  return slot.get();
+}
+
+void Worker::release_endpoint(WorkerEndpoint* endpoint) {
+  if (--endpoint->refs > 0) return;
+  h2o_socketpool_dispose(&endpoint->pool);
+  endpoints_.erase(endpoint->host_port);  // frees `endpoint`
+}
+
+void Worker::adopt_current_snapshot() {
+  auto view = std::make_shared<WorkerView>();
+  view->worker = this;
+  view->snapshot = env_.snapshots->load();
+  const ProxyConfig& config = *view->snapshot->config;
+  // Round-robin positions carry over for backends that stay (nginx resets them on reload; there
+  // is no reason to).
+  std::unordered_map<std::string, uint64_t> old_cursors;
+  if (view_) {
+    const auto old_backends = view_->snapshot->config->backends();
+    for (size_t i = 0; i < old_backends.size(); ++i) {
+      old_cursors[old_backends[i].label + "|" + old_backends[i].display] =
+          view_->round_robin_cursor[i];
+    }
+  }
+  const int64_t now = now_ns();
+  for (const Backend& backend : config.backends()) {
+    std::vector<WorkerEndpoint*> endpoints;
+    std::vector<EndpointLoad*> loads;
+    for (const Endpoint& e : backend.endpoints) {
+      endpoints.push_back(acquire_endpoint(e));
+      loads.push_back(&endpoints.back()->load);
+    }
+    if (env_.options->lb == LbPolicy::kEwma) seed_missing_ewma(loads, now);
+    const auto old = old_cursors.find(backend.label + "|" + backend.display);
+    // Workers start at different endpoints, so the first requests do not all go to the first.
+    view->round_robin_cursor.push_back(
+        old != old_cursors.end() ? old->second : rng_.below(std::max<size_t>(1, endpoints.size())));
+    view->endpoints.push_back(std::move(endpoints));
+    view->loads.push_back(std::move(loads));
+  }
+  view_ = std::move(view);  // the old view goes when its last request does
+}
+
+void Worker::on_accept(h2o_socket_t* listener, const char* err) {
+  if (err != nullptr) return;
+  Worker* self = t_worker;
+  auto* accept_ctx = static_cast<h2o_accept_ctx_t*>(listener->data);
+  for (int i = 0; i < 16; ++i) {  // a few per wakeup, as h2o's own server does
+    h2o_socket_t* sock = h2o_evloop_socket_accept(listener);
+    if (sock == nullptr) return;
+    self->env_.metrics->connection_opened(self->index_);
+    sock->on_close.cb = &Worker::on_connection_closed;
+    sock->on_close.data = self;
+    h2o_accept(accept_ctx, sock);
+  }
+}
+
+void Worker::on_connection_closed(void* worker) {
+  auto* self = static_cast<Worker*>(worker);
+  self->env_.metrics->connection_closed(self->index_);
+}
+
+SSL_CTX* Worker::select_certificate(std::string_view server_name) {
+  const Worker* self = t_worker;
+  if (self == nullptr || !self->view_) return nullptr;
+  const Snapshot& snapshot = *self->view_->snapshot;
+  const ProxyConfig& config = *snapshot.config;
+  int index = config.certificate_index(config.table().tls_for_sni(server_name));
+  if (index < 0) index = config.default_certificate_index();
+  return snapshot.tls ? snapshot.tls->context(index) : nullptr;
+}
+
+int Worker::on_req(h2o_handler_t* /*self*/, h2o_req_t* req) {
+  return t_worker->handle(req);
+}
+
+int Worker::handle(h2o_req_t* req) {
+  const int64_t started = now_ns();
+  const Snapshot& snapshot = *view_->snapshot;
+  const ProxyConfig& config = *snapshot.config;
+  // Routing input: the Host header (or :authority) as received, and h2o's normalised path.
+  const routing::MatchResult match =
+      config.table().match(view_of(req->input.authority), view_of(req->path_normalized));
+  if (!match.found()) {
+    send_plain(req, 404, "Not Found", "404 not found: no Ingress rule matches\n");
+    snapshot.unrouted_metrics->record_request(index_, 404, now_ns() - started);
+    return 0;
+  }
+  const int backend_index = config.backend_index(match);
+  if (backend_index < 0) {
+    send_plain(req, 503, "Service Unavailable",
+               "503 service unavailable: resource backends are not supported\n");
+    snapshot.unrouted_metrics->record_request(index_, 503, now_ns() - started);
+    return 0;
+  }
+  const Backend& backend = config.backends()[static_cast<size_t>(backend_index)];
+  if (backend.endpoints.empty()) {
+    send_plain(req, 503, "Service Unavailable", "503 service unavailable: no ready endpoints\n");
+    snapshot.backend_metrics[static_cast<size_t>(backend_index)]->record_request(
+        index_, 503, now_ns() - started);
+    return 0;
+  }
+
+  void* memory =
+      h2o_mem_alloc_shared(&req->pool, sizeof(ProxyRequest), &Worker::on_request_disposed);
+  auto* request = new (memory) ProxyRequest();
+  request->req = req;
+  request->worker = this;
+  request->view = view_;
+  request->backend = backend_index;
+  request->timer.entry.cb = &Worker::on_connect_timeout;
+  request->timer.owner = request;
+  request->started_ns = started;
+  ++in_flight_;
+
+  // X-Forwarded-For and X-Forwarded-Proto are added by h2o's proxy (emit_x_forwarded_headers).
+  h2o_set_header_by_str(&req->pool, &req->headers, H2O_STRLIT("x-forwarded-host"), 0,
+                        req->input.authority.base, req->input.authority.len, 1);
+  if (env_.options->lb == LbPolicy::kConsistentHash) request->key_hash = request_key_hash(req);
+  try_next_endpoint(request);
+  return 0;
+}
+
+void Worker::try_next_endpoint(ProxyRequest* request) {
+  WorkerView& view = *request->view;
+  const size_t b = static_cast<size_t>(request->backend);
+  const Backend& backend = view.snapshot->config->backends()[b];
+  std::optional<uint32_t> chosen;
+  const uint32_t max_tries =
+      std::min<uint32_t>(kMaxTries, static_cast<uint32_t>(std::max(1, env_.options->max_tries)));
+  if (request->tried_count < max_tries) {
+    PickRequest pick;
+    pick.endpoints = view.loads[b];
+    pick.tried = std::span<const uint32_t>(request->tried, request->tried_count);
+    pick.now_ns = now_ns();
+    pick.round_robin_cursor = &view.round_robin_cursor[b];
+    pick.rng = &rng_;
+    pick.ring = &backend.ring;
+    pick.key_hash = request->key_hash;
+    chosen = pick_endpoint(env_.options->lb, pick);
+  }
+  if (!chosen) {
+    send_plain(request->req, 502, "Bad Gateway",
+               "502 bad gateway: no endpoint accepted the connection\n");
+    return;
+  }
+  if (request->tried_count > 0) view.snapshot->backend_metrics[b]->record_retry(index_);
+  request->tried[request->tried_count++] = *chosen;
+  request->endpoint = view.endpoints[b][*chosen];
+  ++request->endpoint->load.active_requests;
+  h2o_timeout_link(loop_, &connect_timeout_, &request->timer.entry);
+  // May call on_upstream_connected before returning (a pooled connection, or an immediate error).
+  h2o_socketpool_connect(&request->connect_req, &request->endpoint->pool, loop_,
+                         &ctx_.receivers.hostinfo_getaddr, &Worker::on_upstream_connected, request);
+}
+
+void Worker::on_upstream_connected(h2o_socket_t* sock, const char* err, void* data) {
+  auto* request = static_cast<ProxyRequest*>(data);
+  request->connect_req = nullptr;
+  if (h2o_timeout_is_linked(&request->timer.entry)) h2o_timeout_unlink(&request->timer.entry);
+  Worker* self = request->worker;
+  if (err != nullptr) {
+    self->connect_failed(request, err);
+    return;
+  }
+  request->endpoint->load.unhealthy_until_ns = 0;
+  // The connection is known good: put it back in the endpoint's pool, from which h2o's proxy takes
+  // a live connection (this one, or an older idle one) when it sends the request.
+  h2o_socketpool_return(&request->endpoint->pool, sock);
+  self->hand_off(request);
+}
+
+void Worker::on_connect_timeout(h2o_timeout_entry_t* entry) {
+  ProxyRequest* request = reinterpret_cast<ConnectTimer*>(entry)->owner;
+  if (request->connect_req != nullptr) {
+    h2o_socketpool_cancel_connect(request->connect_req);
+    request->connect_req = nullptr;
+  }
+  request->worker->connect_failed(request, "connection timeout");
+}
+
+void Worker::connect_failed(ProxyRequest* request, const char* reason) {
+  WorkerEndpoint* endpoint = request->endpoint;
+  const int64_t now = now_ns();
+  request->view->snapshot->backend_metrics[static_cast<size_t>(request->backend)]
+      ->record_connect_error(index_);
+  if (endpoint->load.healthy(now)) {
+    std::fprintf(stderr, "realproxy: worker %d: upstream %s: %s; marked unhealthy for %.0f s\n",
+                 index_, endpoint->host_port.c_str(), reason,
+                 env_.options->unhealthy_for.to_seconds());
+  }
+  endpoint->load.unhealthy_until_ns = now + env_.options->unhealthy_for.ns();
+  --endpoint->load.active_requests;
+  request->endpoint = nullptr;
+  // Nothing was sent: another endpoint may take the request whatever its method (nginx does the
+  // same for proxy_next_upstream "error").
+  try_next_endpoint(request);
+}
+
+void Worker::hand_off(ProxyRequest* request) {
+  h2o_req_t* req = request->req;
+  request->handed_off_ns = now_ns();
+  auto* overrides = static_cast<h2o_req_overrides_t*>(
+      h2o_mem_alloc_pool(&req->pool, sizeof(h2o_req_overrides_t)));
+  std::memset(overrides, 0, sizeof *overrides);
+  overrides->socketpool = &request->endpoint->pool;
+  overrides->client_ctx = &client_ctx_;
+  // With overrides set, h2o skips its host/path lookup and goes straight to its reverse proxy
+  // (lib/core/request.c → h2o__proxy_process_request), which connects through the pool and sends
+  // the request with Host = req->authority, keep-alive, X-Forwarded-For/-Proto.
+  h2o_reprocess_request(req, req->method, req->scheme, req->authority, req->path, overrides, 0);
+}
+
+void Worker::on_request_disposed(void* data) {
+  auto* request = static_cast<ProxyRequest*>(data);
+  request->worker->finish(request);
+  request->~ProxyRequest();
+}
+
+void Worker::finish(ProxyRequest* request) {
+  if (request->connect_req != nullptr) {
+    h2o_socketpool_cancel_connect(request->connect_req);
+    request->connect_req = nullptr;
+  }
+  if (h2o_timeout_is_linked(&request->timer.entry)) h2o_timeout_unlink(&request->timer.entry);
+  const int64_t now = now_ns();
+  const int status = request->req->res.status;
+  if (WorkerEndpoint* endpoint = request->endpoint) {
+    --endpoint->load.active_requests;
+    if (request->handed_off_ns != 0 && status != 0) {
+      endpoint->load.record_response_time(static_cast<double>(now - request->handed_off_ns) * 1e-6,
+                                          now);
+    }
+  }
+  request->view->snapshot->backend_metrics[static_cast<size_t>(request->backend)]->record_request(
+      index_, status, now - request->started_ns);
+  --in_flight_;
+}
+
+uint64_t Worker::request_key_hash(h2o_req_t* req) const {
+  const HashOn& on = env_.options->hash_on;
+  switch (on.kind) {
+    case HashOn::Kind::kHeader: {
+      const ssize_t i = h2o_find_header_by_str(&req->headers, on.name.data(), on.name.size(), -1);
+      return hash_key(i >= 0 ? view_of(req->headers.entries[i].value) : std::string_view());
+    }
+    case HashOn::Kind::kCookie: {
+      for (ssize_t i = -1; (i = h2o_find_header(&req->headers, H2O_TOKEN_COOKIE, i)) != -1;) {
+        std::string_view cookies = view_of(req->headers.entries[i].value);
+        while (!cookies.empty()) {
+          const size_t end = cookies.find(';');
+          std::string_view pair = cookies.substr(0, end);
+          cookies = end == std::string_view::npos ? std::string_view() : cookies.substr(end + 1);
+          while (!pair.empty() && pair.front() == ' ')
+            pair.remove_prefix(1);
+          const size_t eq = pair.find('=');
+          if (eq != std::string_view::npos && pair.substr(0, eq) == on.name) {
+            return hash_key(pair.substr(eq + 1));
+          }
+        }
+      }
+      return hash_key("");
+    }
+    case HashOn::Kind::kSource: {
+      sockaddr_storage ss{};
+      const socklen_t len =
+          req->conn->callbacks->get_peername(req->conn, reinterpret_cast<sockaddr*>(&ss));
+      if (len != 0 && ss.ss_family == AF_INET) {
+        const auto* sin = reinterpret_cast<const sockaddr_in*>(&ss);
+        return hash_key({reinterpret_cast<const char*>(&sin->sin_addr), sizeof sin->sin_addr});
+      }
+      if (len != 0 && ss.ss_family == AF_INET6) {
+        const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&ss);
+        return hash_key({reinterpret_cast<const char*>(&sin6->sin6_addr), sizeof sin6->sin6_addr});
+      }
+      return hash_key("");
+    }
+  }
+  return 0;
+}
+
+}  // namespace ingresslab::realproxy
