@@ -57,6 +57,8 @@ struct Request {
   bool upstream_new = false;
   bool active = false;
 };
+// The per-request record stays within 256 bytes (bench/RESULTS.md: memory per in-flight request).
+static_assert(sizeof(Request) <= 256);
 
 // A client connection, pinned to one ingress pod and worker.
 struct Connection {
