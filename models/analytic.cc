@@ -906,10 +906,8 @@ AnalyticResult analyze(const ChainSpec& spec, const AnalyzeOptions& options) {
 AnalyticResult analyze(const scenario::Scenario& scenario, const std::string& base_dir,
                        const AnalyzeOptions& options) {
   AnalyticResult out;
-  profile::CostProfile costs;
-  if (!load_cost_profile(scenario, base_dir, &costs, &out.error)) return out;
   ChainSpec spec;
-  if (std::string e = build_chain_spec(scenario, costs, base_dir, &spec); !e.empty()) {
+  if (std::string e = prepare_chain_spec(scenario, base_dir, &spec); !e.empty()) {
     out.error = e;
     return out;
   }

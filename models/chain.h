@@ -158,6 +158,10 @@ struct ReplicationStats {
   std::vector<double> bucket_mean_latency_s;
 };
 
+// Loads the scenario's cost profile and builds the spec; returns an error message or "".
+std::string prepare_chain_spec(const scenario::Scenario& scenario, const std::string& base_dir,
+                               ChainSpec* spec);
+
 // Simulates one replication: arrivals from `warmup` to `warmup + duration` are measured.
 ReplicationStats run_replication(const ChainSpec& spec, uint64_t seed, int replication,
                                  engine::Duration warmup, engine::Duration duration);

@@ -81,17 +81,24 @@ bool load_cost_profile(const scenario::Scenario& scenario, const std::string& ba
   return true;
 }
 
+std::string prepare_chain_spec(const scenario::Scenario& scenario, const std::string& base_dir,
+                               ChainSpec* spec) {
+  profile::CostProfile costs;
+  std::string error;
+  if (!load_cost_profile(scenario, base_dir, &costs, &error)) return error;
+  return build_chain_spec(scenario, costs, base_dir, spec);
+}
+
 SimulateOutput simulate(const scenario::Scenario& scenario, const std::string& base_dir,
                         const SimulateOptions& options) {
   SimulateOutput out;
   const auto started = std::chrono::steady_clock::now();
-  profile::CostProfile costs;
-  if (!load_cost_profile(scenario, base_dir, &costs, &out.error)) return out;
   ChainSpec spec;
-  if (std::string e = build_chain_spec(scenario, costs, base_dir, &spec); !e.empty()) {
+  if (std::string e = prepare_chain_spec(scenario, base_dir, &spec); !e.empty()) {
     out.error = e;
     return out;
   }
+  const profile::CostProfile& costs = spec.costs;
   const auto& run = scenario.run();
   const int replications = options.replications.value_or(static_cast<int>(run.replications()));
   const uint64_t seed = options.seed.value_or(run.seed());

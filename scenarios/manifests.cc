@@ -64,19 +64,6 @@ YAML::Node child(const YAML::Node& n, const char* key) {
   return n[key];
 }
 
-const char* node_kind(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Map:
-      return "a mapping";
-    case YAML::NodeType::Scalar:
-      return "a scalar";
-    default:
-      return "nothing";
-  }
-}
-
 bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
@@ -289,14 +276,14 @@ class Importer {
 bool Importer::is_map(const Object& o, const YAML::Node& n, const std::string& field) {
   if (absent(n)) return false;
   if (n.IsMap()) return true;
-  error(o, n, field, std::string("expected a mapping, got ") + node_kind(n));
+  error(o, n, field, std::string("expected a mapping, got ") + yaml_node_kind(n));
   return false;
 }
 
 bool Importer::is_list(const Object& o, const YAML::Node& n, const std::string& field) {
   if (absent(n)) return false;
   if (n.IsSequence()) return true;
-  error(o, n, field, std::string("expected a list, got ") + node_kind(n));
+  error(o, n, field, std::string("expected a list, got ") + yaml_node_kind(n));
   return false;
 }
 
@@ -304,7 +291,7 @@ bool Importer::read_string(const Object& o, const YAML::Node& n, const std::stri
                            std::string* out) {
   if (absent(n)) return true;
   if (!n.IsScalar()) {
-    error(o, n, field, std::string("expected a string, got ") + node_kind(n));
+    error(o, n, field, std::string("expected a string, got ") + yaml_node_kind(n));
     return false;
   }
   *out = n.Scalar();
@@ -315,7 +302,7 @@ bool Importer::read_uint(const Object& o, const YAML::Node& n, const std::string
                          uint64_t min, uint64_t max, uint64_t* out) {
   if (absent(n)) return true;
   if (!n.IsScalar()) {
-    error(o, n, field, std::string("expected an integer, got ") + node_kind(n));
+    error(o, n, field, std::string("expected an integer, got ") + yaml_node_kind(n));
     return false;
   }
   const std::string& text = n.Scalar();
@@ -348,8 +335,9 @@ bool Importer::read_bool(const Object& o, const YAML::Node& n, const std::string
     *out = false;
     return true;
   }
-  error(o, n, field,
-        "expected true or false, got " + (n.IsScalar() ? "'" + n.Scalar() + "'" : node_kind(n)));
+  error(
+      o, n, field,
+      "expected true or false, got " + (n.IsScalar() ? "'" + n.Scalar() + "'" : yaml_node_kind(n)));
   return false;
 }
 
@@ -357,7 +345,7 @@ bool Importer::read_labels(const Object& o, const YAML::Node& n, const std::stri
                            Labels* out) {
   if (absent(n)) return true;
   if (!n.IsMap()) {
-    error(o, n, field, std::string("expected a mapping of labels, got ") + node_kind(n));
+    error(o, n, field, std::string("expected a mapping of labels, got ") + yaml_node_kind(n));
     return false;
   }
   bool ok = true;
@@ -365,13 +353,14 @@ bool Importer::read_labels(const Object& o, const YAML::Node& n, const std::stri
     const YAML::Node key = it->first;
     const YAML::Node value = it->second;
     if (!key.IsScalar()) {
-      error(o, key, field, std::string("a label key must be a string, got ") + node_kind(key));
+      error(o, key, field, std::string("a label key must be a string, got ") + yaml_node_kind(key));
       ok = false;
       continue;
     }
     const std::string path = field + "[" + key.Scalar() + "]";
     if (!absent(value) && !value.IsScalar()) {
-      error(o, value, path, std::string("a label value must be a string, got ") + node_kind(value));
+      error(o, value, path,
+            std::string("a label value must be a string, got ") + yaml_node_kind(value));
       ok = false;
       continue;
     }
@@ -439,7 +428,7 @@ void Importer::add_document(const YAML::Node& doc, const std::string& file,
       diagnostics_->error(file, o.position, prefix,
                           std::string("expected a Kubernetes object (a mapping with apiVersion, "
                                       "kind, metadata), got ") +
-                              node_kind(doc));
+                              yaml_node_kind(doc));
       return;
     }
     const YAML::Node kind = child(doc, "kind");
@@ -597,7 +586,7 @@ void Importer::add_service(const Object& o, const YAML::Node& n) {
       const std::string field = "spec.ports[" + std::to_string(i) + "]";
       if (!p.IsMap()) {
         error(o, p, field,
-              std::string("expected a mapping (name, port, targetPort), got ") + node_kind(p));
+              std::string("expected a mapping (name, port, targetPort), got ") + yaml_node_kind(p));
         continue;
       }
       ImportedPort ip;
@@ -734,7 +723,7 @@ void Importer::add_endpoint_slice(const Object& o, const YAML::Node& n) {
       const YAML::Node e = endpoints[i];
       if (!e.IsMap()) {
         error(o, e, field,
-              std::string("expected a mapping (addresses, conditions), got ") + node_kind(e));
+              std::string("expected a mapping (addresses, conditions), got ") + yaml_node_kind(e));
         return;
       }
       // Kubernetes: a nil `ready` condition means ready.

@@ -36,21 +36,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-const char* node_kind(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Map:
-      return "a mapping";
-    case YAML::NodeType::Scalar:
-      return "a scalar";
-    case YAML::NodeType::Null:
-      return "nothing";
-    default:
-      return "an undefined value";
-  }
-}
-
 // Levenshtein distance, for "did you mean" suggestions.
 size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<size_t> row(b.size() + 1);
@@ -243,9 +228,9 @@ class Walker {
       return;
     }
     if (!n.IsMap()) {
-      error(
-          n, path,
-          std::string("expected a mapping (the fields of ") + d->name() + "), got " + node_kind(n));
+      error(n, path,
+            std::string("expected a mapping (the fields of ") + d->name() + "), got " +
+                yaml_node_kind(n));
       return;
     }
     std::set<int> seen;
@@ -254,7 +239,8 @@ class Walker {
       const YAML::Node key = it->first;
       const YAML::Node value = it->second;
       if (!key.IsScalar()) {
-        error(key, path, std::string("a field name must be a plain word, got ") + node_kind(key));
+        error(key, path,
+              std::string("a field name must be a plain word, got ") + yaml_node_kind(key));
         continue;
       }
       const std::string name = key.Scalar();
@@ -297,7 +283,7 @@ class Walker {
     if (f->is_repeated()) {
       if (value.IsNull()) return;
       if (!value.IsSequence()) {
-        error(value, path, std::string("expected a list, got ") + node_kind(value));
+        error(value, path, std::string("expected a list, got ") + yaml_node_kind(value));
         return;
       }
       if (f->cpp_type() == FD::CPPTYPE_MESSAGE) {
@@ -337,7 +323,7 @@ class Walker {
                 int depth) {
     if (value.IsNull()) return;
     if (!value.IsMap()) {
-      error(value, path, std::string("expected a mapping, got ") + node_kind(value));
+      error(value, path, std::string("expected a mapping, got ") + yaml_node_kind(value));
       return;
     }
     const pb::Descriptor* entry = f->message_type();
@@ -347,7 +333,8 @@ class Walker {
     for (auto it = value.begin(); it != value.end(); ++it) {
       if (!count_node(it->second, path)) return;
       if (!it->first.IsScalar()) {
-        error(it->first, path, std::string("a key must be a scalar, got ") + node_kind(it->first));
+        error(it->first, path,
+              std::string("a key must be a scalar, got ") + yaml_node_kind(it->first));
         continue;
       }
       const std::string key = it->first.Scalar();
@@ -374,7 +361,7 @@ class Walker {
     }
     if (!n.IsScalar()) {
       error(n, at.str(),
-            std::string("expected ") + scalar_expectation(f, unit) + ", got " + node_kind(n));
+            std::string("expected ") + scalar_expectation(f, unit) + ", got " + yaml_node_kind(n));
       return;
     }
     const std::string& text = n.Scalar();
@@ -800,6 +787,25 @@ void fill_defaults(pb::Message* m, scenario::Unit context,
 void apply_defaults(google::protobuf::Message* message) {
   std::unordered_map<const pb::Descriptor*, bool> memo;
   fill_defaults(message, scenario::UNIT_NONE, &memo);
+}
+
+}  // namespace ingresslab::scenarios
+
+namespace ingresslab::scenarios {
+
+const char* yaml_node_kind(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Scalar:
+      return "a scalar";
+    case YAML::NodeType::Null:
+      return "nothing";
+    default:
+      return "an undefined value";
+  }
 }
 
 }  // namespace ingresslab::scenarios

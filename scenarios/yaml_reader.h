@@ -54,6 +54,9 @@ bool read_yaml_message(const YAML::Node& node, google::protobuf::Message* messag
 std::string assign_field_path(google::protobuf::Message* message, const std::string& path,
                               const std::string& value);
 
+// What a node is, for messages: "a list", "a mapping", "a scalar", "nothing".
+const char* yaml_node_kind(const YAML::Node& node);
+
 // Sets every field that has a `(default_value)` option and is not present, recursively through
 // singular sub-messages (created as needed) and every element of repeated sub-messages. Fields
 // inside an unset oneof are left alone.

@@ -118,10 +118,6 @@ void load_manifest_paths(std::span<const std::string> paths, Manifests* out,
 void parse_manifest_text(std::string_view yaml_text, const std::string& file, Manifests* out,
                          std::vector<ConfigError>* errors);
 
-// RFC 3339 "2024-05-01T12:00:00Z" / "...T12:00:00.5+02:00" → whole seconds since the Unix epoch
-// (UTC; fractions truncated). nullopt if the text is not RFC 3339.
-std::optional<int64_t> parse_rfc3339_seconds(std::string_view text);
-
 // Standard base64 (RFC 4648, with padding; whitespace ignored) → bytes. nullopt if malformed.
 std::optional<std::string> decode_base64(std::string_view text);
 

@@ -103,4 +103,9 @@ struct IngressObject {
   std::vector<IngressTls> tls;
 };
 
+// metadata.creationTimestamp (RFC 3339: YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)) as whole seconds
+// since the Unix epoch, for IngressObject::creation_timestamp; nullopt if it is not valid RFC 3339
+// (or names an impossible date). Fractions of a second are dropped.
+std::optional<int64_t> parse_creation_timestamp(std::string_view text);
+
 }  // namespace ingresslab::routing

@@ -412,14 +412,14 @@ TEST(ProxyConfigTest, LoadsDirectoriesInNameOrder) {
 }
 
 TEST(Rfc3339Test, ParsesUtcOffsetsAndFractions) {
-  EXPECT_EQ(parse_rfc3339_seconds("1970-01-01T00:00:00Z"), 0);
-  EXPECT_EQ(parse_rfc3339_seconds("2024-02-29T12:34:56Z"), 1709210096);
-  EXPECT_EQ(parse_rfc3339_seconds("2024-02-29T14:34:56.789+02:00"), 1709210096);
-  EXPECT_EQ(parse_rfc3339_seconds("1969-12-31T23:59:59Z"), -1);
-  EXPECT_FALSE(parse_rfc3339_seconds("2023-02-29T00:00:00Z"));  // not a leap year
-  EXPECT_FALSE(parse_rfc3339_seconds("2024-01-01 00:00:00Z"));
-  EXPECT_FALSE(parse_rfc3339_seconds("2024-01-01T00:00:00"));
-  EXPECT_FALSE(parse_rfc3339_seconds("2024-13-01T00:00:00Z"));
+  EXPECT_EQ(routing::parse_creation_timestamp("1970-01-01T00:00:00Z"), 0);
+  EXPECT_EQ(routing::parse_creation_timestamp("2024-02-29T12:34:56Z"), 1709210096);
+  EXPECT_EQ(routing::parse_creation_timestamp("2024-02-29T14:34:56.789+02:00"), 1709210096);
+  EXPECT_EQ(routing::parse_creation_timestamp("1969-12-31T23:59:59Z"), -1);
+  EXPECT_FALSE(routing::parse_creation_timestamp("2023-02-29T00:00:00Z"));  // not a leap year
+  EXPECT_FALSE(routing::parse_creation_timestamp("2024-01-01 00:00:00Z"));
+  EXPECT_FALSE(routing::parse_creation_timestamp("2024-01-01T00:00:00"));
+  EXPECT_FALSE(routing::parse_creation_timestamp("2024-13-01T00:00:00Z"));
 }
 
 TEST(Base64Test, DecodesStandardAlphabetWithPadding) {
