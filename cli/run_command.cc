@@ -36,6 +36,7 @@ struct RunArgs {
   std::vector<std::string> sets;
   std::string format = "text";
   std::string output;
+  std::string trace;
   std::string report;
 };
 
@@ -181,6 +182,8 @@ int run(const RunArgs& a) {
                      elapsed);
       }
     };
+    // One trace per variant: FILE for a single run, FILE.<variant> when several run.
+    options.trace_path = a.trace.empty() || variants.size() == 1 ? a.trace : a.trace + "." + label;
     models::SimulateOutput sim = models::simulate(resolved.scenario, loaded.base_dir, options);
     if (!sim.ok()) {
       std::cerr << a.file << ": " << sim.error << "\n";
@@ -251,6 +254,9 @@ void add_run_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--format", args->format, "text, json or csv")
       ->check(CLI::IsMember({"text", "json", "csv"}));
   cmd->add_option("-o,--output", args->output, "write the report to this file");
+  cmd->add_option("--trace", args->trace,
+                  "write each measured request's per-hop span to FILE (length-delimited "
+                  "result.Span; FILE.<variant> per variant when several run)");
   cmd->add_option("--report", args->report,
                   "also write a self-contained HTML report (charts, tables) to this file");
   cmd->callback([args, exit_code] { *exit_code = run(*args); });

@@ -151,6 +151,7 @@ class Chain {
             Rng::for_stream(seed, static_cast<uint64_t>(replication), "ingress.load_balancing")),
         rng_pods_(Rng::for_stream(seed, static_cast<uint64_t>(replication), "services.pods")),
         rng_cpu_(Rng::for_stream(seed, static_cast<uint64_t>(replication), "ingress.cpu")),
+        replication_(replication),
         window_start_ns_(warmup.ns()),
         window_end_ns_(warmup.ns() + duration.ns()) {}
 
@@ -208,6 +209,7 @@ class Chain {
   void finish_at_pod(uint32_t id);
   void respond(uint32_t id, Status status);  // ingress answers (404/503/502) or relays
   void complete(uint32_t id);
+  void trace(const Request& r, int64_t latency);
   int64_t transfer_ns(int from_node, int to_node, uint64_t bytes, bool count_cross_zone);
   double ewma_decay_s() const;
   void update_ewma(IngressPod& ip, int pod, double rtt_s);
@@ -217,6 +219,7 @@ class Chain {
   const scenario::Scenario& sc_;
   engine::Simulation sim_;
   Rng rng_arrivals_, rng_mix_, rng_conn_, rng_net_, rng_lb_, rng_pods_, rng_cpu_;
+  int replication_ = 0;
   int64_t window_start_ns_, window_end_ns_;
 
   std::vector<Request> requests_;
@@ -1245,6 +1248,7 @@ void Chain::complete(uint32_t id) {
         rs.latency.record_ns(latency);
       }
     }
+    if (spec_.trace_every > 0 && stats_.completed % spec_.trace_every == 0) trace(r, latency);
     const int64_t t = std::min(sim_.now().ns(), window_end_ns_ - 1);
     if (t >= window_start_ns_) {
       const auto b = static_cast<size_t>((t - window_start_ns_) / bucket_ns_);
@@ -1266,6 +1270,26 @@ void Chain::complete(uint32_t id) {
         static_cast<uint64_t>(r.user));
   }
   free_request(id);
+}
+
+void Chain::trace(const Request& r, int64_t latency) {
+  static constexpr const char* kStatus[] = {"pending", "ok",  "timeout",
+                                            "refused", "503", "no_route"};
+  result::Span& span = stats_.spans.emplace_back();
+  span.set_replication(static_cast<uint32_t>(replication_));
+  span.set_group(r.group);
+  span.set_request_class(r.request_class);
+  span.set_route(spec_.groups[r.group].classes[r.request_class].route);
+  span.set_start_ns(r.intended_ns);
+  span.set_end_ns(r.intended_ns + latency);
+  span.set_status(kStatus[static_cast<int>(r.status)]);
+  for (int h = 0; h < kHopCount; ++h) {
+    if (!(r.hop_mask >> h & 1)) continue;
+    auto* hop = span.add_hops();
+    hop->set_hop(hop_name(static_cast<Hop>(h)));
+    hop->set_queue_ns(r.queue_ns[static_cast<size_t>(h)]);
+    hop->set_service_ns(r.service_ns[static_cast<size_t>(h)]);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@
 #include "engine/time.h"
 #include "realproxy/routing/route_table.h"
 #include "scenarios/proto/cost_profile.pb.h"
+#include "scenarios/proto/result.pb.h"
 #include "scenarios/proto/scenario.pb.h"
 
 namespace ingresslab::models {
@@ -98,6 +99,8 @@ struct ChainSpec {
   uint32_t rule_count = 0;     // Ingress path rules, for the route cost
   uint32_t service_ports = 0;  // kube-proxy rule-table size
   std::string base_dir;
+  // Keep every n-th measured request's span (0 = no trace).
+  uint32_t trace_every = 0;
 };
 
 // Builds the spec; returns an error message (and leaves *spec partial) if the scenario cannot be
@@ -154,6 +157,8 @@ struct ReplicationStats {
   std::vector<TimeBucket> time_series;
   double window_s = 0;
   uint64_t events = 0;
+  // Spans of the traced requests (ChainSpec::trace_every), in completion order.
+  std::vector<result::Span> spans;
   // Per time bucket mean latency in the warm-up search region (for MSER-5).
   std::vector<double> bucket_mean_latency_s;
 };

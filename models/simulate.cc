@@ -2,6 +2,7 @@
 
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>
+#include <google/protobuf/util/delimited_message_util.h>
 
 #include <chrono>
 #include <cmath>
@@ -99,6 +100,17 @@ SimulateOutput simulate(const scenario::Scenario& scenario, const std::string& b
     return out;
   }
   const profile::CostProfile& costs = spec.costs;
+  const std::string trace_path =
+      options.trace_path.empty() ? scenario.outputs().trace() : options.trace_path;
+  std::ofstream trace_file;
+  if (!trace_path.empty()) {
+    trace_file.open(trace_path, std::ios::binary | std::ios::trunc);
+    if (!trace_file) {
+      out.error = "cannot write the trace file '" + trace_path + "'";
+      return out;
+    }
+    spec.trace_every = std::max<uint32_t>(1, scenario.outputs().trace_sample_every());
+  }
   const auto& run = scenario.run();
   const int replications = options.replications.value_or(static_cast<int>(run.replications()));
   const uint64_t seed = options.seed.value_or(run.seed());
@@ -188,6 +200,12 @@ SimulateOutput simulate(const scenario::Scenario& scenario, const std::string& b
     c.retries += s.connections.retries;
     c.forwarded += s.connections.forwarded;
     total.cross_zone_bytes += s.cross_zone_bytes;
+    for (const auto& span : s.spans) {
+      if (!google::protobuf::util::SerializeDelimitedToOstream(span, &trace_file)) {
+        out.error = "cannot write the trace file '" + trace_path + "'";
+        return out;
+      }
+    }
     if (total.time_series.size() < s.time_series.size())
       total.time_series.resize(s.time_series.size());
     for (size_t b = 0; b < s.time_series.size(); ++b) {

@@ -28,6 +28,10 @@ struct SimulateOptions {
   // Set from another thread (Ctrl-C) to stop: replications not started are skipped and the
   // result is marked partial.
   const std::atomic<bool>* cancel = nullptr;
+  // Write a trace of every `trace_every`-th measured request (all replications) to this file, as
+  // length-delimited result::Span messages (result.proto). Empty = the scenario's
+  // outputs.trace; both empty = no trace.
+  std::string trace_path;
   // Called after each replication with (finished, total).
   std::function<void(int, int)> on_progress;
 };
