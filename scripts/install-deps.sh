@@ -26,7 +26,6 @@ PACKAGES=(
   iproute2 iptables nftables procps  # live tests (network namespaces, kube-proxy rules)
   curl                    # HTTP/2 client in realproxy's integration tests
   chromium                # the HTML report test renders the report in a real headless browser
-  curl                    # realproxy integration test: HTTP/2 (ALPN h2 and h2c) client
 )
 
 if [[ "${1:-}" == "--list" ]]; then
