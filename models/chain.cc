@@ -211,6 +211,11 @@ class Chain {
   void complete(uint32_t id);
   void trace(const Request& r, int64_t latency);
   int64_t transfer_ns(int from_node, int to_node, uint64_t bytes, bool count_cross_zone);
+  // Time to push `bytes` through the client's link.
+  int64_t client_transfer_ns(uint64_t bytes) const {
+    return static_cast<int64_t>(static_cast<double>(bytes) / spec_.client_bandwidth_bytes_per_s *
+                                1e9);
+  }
   double ewma_decay_s() const;
   void update_ewma(IngressPod& ip, int pod, double rtt_s);
   std::vector<EndpointLoad>& candidates_for(int ingress, int service, const Request& r);
@@ -234,6 +239,7 @@ class Chain {
   std::vector<Pod> pods_;
   std::vector<bool> node_up_;
   std::vector<int64_t> extra_latency_ns_;  // per fault (link latency), active while set
+  int64_t extra_latency_total_ns_ = 0;     // their sum, added to every node-to-node transfer
   std::vector<uint32_t> user_group_;
   std::vector<EndpointLoad> scratch_;
   std::vector<int> scratch_index_;
@@ -452,8 +458,7 @@ void Chain::start_request(uint32_t group, int32_t user) {
     // The request travels to the ingress pod.
     add_hop(r, kClientNetwork, 0, c.one_way_ns - c.lb_one_way_ns);
     if (c.lb_one_way_ns > 0) add_hop(r, kLoadBalancer, 0, c.lb_one_way_ns);
-    const int64_t size_ns =
-        static_cast<int64_t>(r.request_bytes / spec_.client_bandwidth_bytes_per_s * 1e9);
+    const int64_t size_ns = client_transfer_ns(r.request_bytes);
     add_hop(r, kClientNetwork, 0, size_ns);
     sim_.schedule_in<&Chain::on_request_at_ingress>(Duration::nanoseconds(c.one_way_ns + size_ns),
                                                     this, id);
@@ -595,8 +600,7 @@ void Chain::on_connected(uint64_t id) {
   if (r.abandoned) return complete(static_cast<uint32_t>(id));
   Connection& c = connections_[r.connection];
   if (!c.tls) {
-    const int64_t size_ns =
-        static_cast<int64_t>(r.request_bytes / spec_.client_bandwidth_bytes_per_s * 1e9);
+    const int64_t size_ns = client_transfer_ns(r.request_bytes);
     add_hop(r, kClientNetwork, 0, c.one_way_ns - c.lb_one_way_ns + size_ns);
     if (c.lb_one_way_ns > 0) add_hop(r, kLoadBalancer, 0, c.lb_one_way_ns);
     sim_.schedule_in<&Chain::on_request_at_ingress>(Duration::nanoseconds(c.one_way_ns + size_ns),
@@ -740,8 +744,7 @@ void Chain::after_cpu_job(int ingress, const CpuJob& job) {
     case kJobTls: {
       // Server flight back to the client, client Finished + request to the proxy.
       Connection& c = connections_[r.connection];
-      const int64_t size_ns =
-          static_cast<int64_t>(r.request_bytes / spec_.client_bandwidth_bytes_per_s * 1e9);
+      const int64_t size_ns = client_transfer_ns(r.request_bytes);
       add_hop(r, kIngressTls, 0, c.one_way_ns);
       add_hop(r, kClientNetwork, 0, c.one_way_ns - c.lb_one_way_ns + size_ns);
       if (c.lb_one_way_ns > 0) add_hop(r, kLoadBalancer, 0, c.lb_one_way_ns);
@@ -755,8 +758,7 @@ void Chain::after_cpu_job(int ingress, const CpuJob& job) {
       break;
     case kJobResponse: {
       Connection& c = connections_[r.connection];
-      const int64_t size_ns =
-          static_cast<int64_t>(r.response_bytes / spec_.client_bandwidth_bytes_per_s * 1e9);
+      const int64_t size_ns = client_transfer_ns(r.response_bytes);
       add_hop(r, kClientNetwork, 0, c.one_way_ns - c.lb_one_way_ns + size_ns);
       if (c.lb_one_way_ns > 0) add_hop(r, kLoadBalancer, 0, c.lb_one_way_ns);
       if (c.cross_zone) stats_.cross_zone_bytes += r.request_bytes + r.response_bytes;
@@ -896,9 +898,7 @@ int64_t Chain::transfer_ns(int from_node, int to_node, uint64_t bytes, bool coun
   const auto a = static_cast<size_t>(from_node), b = static_cast<size_t>(to_node);
   if (count_cross_zone && spec_.nodes[a].zone != spec_.nodes[b].zone)
     stats_.cross_zone_bytes += bytes;
-  int64_t extra = 0;
-  for (int64_t e : extra_latency_ns_)
-    extra += e;  // active link-latency faults (any pair)
+  const int64_t extra = extra_latency_total_ns_;  // active link-latency faults (any pair)
   return spec_.latency_ns[a][b] + extra +
          static_cast<int64_t>(static_cast<double>(bytes) / spec_.bandwidth_bytes_per_s[a][b] * 1e9);
 }
@@ -1377,6 +1377,7 @@ void Chain::on_fault(uint64_t f) {
     }
     case scenario::Fault::kLinkLatency:
       extra_latency_ns_[f] = ns_of(fault.link_latency().added());
+      extra_latency_total_ns_ += extra_latency_ns_[f];
       if (ns_of(fault.link_latency().duration()) > 0) {
         sim_.schedule_in<&Chain::on_fault_end>(
             Duration::nanoseconds(ns_of(fault.link_latency().duration())), this, f);
@@ -1403,6 +1404,7 @@ void Chain::on_fault_end(uint64_t f) {
       }
       break;
     case scenario::Fault::kLinkLatency:
+      extra_latency_total_ns_ -= extra_latency_ns_[f];
       extra_latency_ns_[f] = 0;
       break;
     default:

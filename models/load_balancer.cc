@@ -6,6 +6,14 @@
 namespace ingresslab::models {
 namespace {
 
+// Two distinct uniformly random candidates. REQUIRES: c.size() >= 2.
+std::pair<size_t, size_t> two_distinct(size_t n, engine::Rng& rng) {
+  const size_t a = rng.below(n);
+  size_t b = rng.below(n - 1);
+  if (b >= a) ++b;
+  return {a, b};
+}
+
 // nginx's round robin: each worker walks the endpoint list in order, independently.
 class RoundRobin final : public LoadBalancer {
  public:
@@ -61,9 +69,7 @@ class PowerOfTwo final : public LoadBalancer {
  public:
   size_t choose(std::span<const EndpointLoad> c, uint64_t, engine::Rng& rng) override {
     if (c.size() == 1) return 0;
-    const size_t a = rng.below(c.size());
-    size_t b = rng.below(c.size() - 1);
-    if (b >= a) ++b;
+    const auto [a, b] = two_distinct(c.size(), rng);
     if (c[a].active != c[b].active) return c[a].active < c[b].active ? a : b;
     return rng.below(2) == 0 ? a : b;
   }
@@ -75,9 +81,7 @@ class Ewma final : public LoadBalancer {
  public:
   size_t choose(std::span<const EndpointLoad> c, uint64_t, engine::Rng& rng) override {
     if (c.size() == 1) return 0;
-    const size_t a = rng.below(c.size());
-    size_t b = rng.below(c.size() - 1);
-    if (b >= a) ++b;
+    const auto [a, b] = two_distinct(c.size(), rng);
     const double sa = c[a].ewma_rtt_s * (c[a].active + 1);
     const double sb = c[b].ewma_rtt_s * (c[b].active + 1);
     if (sa != sb) return sa < sb ? a : b;
