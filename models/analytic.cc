@@ -368,7 +368,7 @@ std::string Network::build() {
              "]: closed-loop groups are not an open network; the analytic model needs open_loop";
     }
     std::string error;
-    const auto arrivals = make_arrival_process(cfg.open_loop(), spec_.base_dir, &error);
+    const auto arrivals = make_arrival_process(cfg.open_loop(), gs.replay.get(), &error);
     if (!arrivals) return "workload.clients[" + gs.name + "]: " + error;
     const auto process = cfg.open_loop().process();
     if (process != scenario::OpenLoop::POISSON &&

@@ -5,12 +5,15 @@
 #include "models/chain.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdio>
 #include <deque>
 
 #include "engine/random.h"
 #include "engine/simulation.h"
 #include "models/arrivals.h"
+#include "models/fixed_delay_timers.h"
 #include "models/kube_proxy.h"
 #include "models/load_balancer.h"
 
@@ -28,8 +31,22 @@ int64_t ns_of(const google::protobuf::Duration& d) {
 int64_t us_to_ns(double us) {
   return static_cast<int64_t>(std::llround(us * 1e3));
 }
+std::string seconds_text(int64_t ns) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%gs", static_cast<double>(ns) * 1e-9);
+  return buffer;
+}
 
-enum class Status : uint8_t { kPending, kOk, kTimeout, kRefused, k503, kNoRoute };
+enum class Status : uint8_t { kPending, kOk, kTimeout, kRefused, k503, kNoRoute, kUpstreamTimeout };
+
+// Why an upstream attempt failed (what the proxy saw); decides retries (Retries.on) and the answer.
+enum class Failure : uint8_t {
+  kConnectRefused,    // RST to the SYN: the pod's process is gone, its node is up
+  kConnectTimeout,    // no answer to the SYN: the pod's node is down
+  kReset,             // the connection reset after the request was sent (pod crashed)
+  kFirstByteTimeout,  // no response header within timeouts.first_byte
+  k503,               // the pod answered 503 (queue full)
+};
 constexpr uint32_t kNoConnection = UINT32_MAX;
 
 // A request in flight. Pooled: ids are indices, recycled when the request ends.
@@ -49,10 +66,19 @@ struct Request {
   uint32_t response_bytes = 0;
   uint8_t attempts = 0;
   uint64_t tried_mask = 0;  // endpoints already tried (first 64)
+  // Hop time charged since the current upstream attempt began (to re-attribute a timed-out one).
+  int64_t attempt_added_ns = 0;
   EventId timeout;
-  EventId pod_event;  // FIFO service completion at the pod (cancelled if the pod dies)
+  EventId pod_event;            // FIFO service completion at the pod (cancelled if the pod dies)
+  uint64_t upstream_token = 0;  // the armed first-byte timeout of the current attempt (0: none)
   Status status = Status::kPending;
-  bool abandoned = false;  // the client timed out; finish silently
+  Status failed_status = Status::kPending;  // the last failed attempt's answer (after retries)
+  bool abandoned = false;                   // the client timed out; finish silently
+  // The proxy gave up on this upstream attempt (first-byte timeout) and the request went on under
+  // another id; this record only carries the attempt's leftover work (the pod still serves it).
+  bool ghost = false;
+  // The attempt's pod died with its node: nothing will answer; only the first-byte timeout ends it.
+  bool lost = false;
   bool measured = false;
   bool upstream_new = false;
   bool active = false;
@@ -108,6 +134,9 @@ struct IngressPod {
   std::vector<double> ewma_s;       // per backend pod
   std::vector<int64_t> ewma_at_ns;  // last update
   std::vector<std::unique_ptr<LoadBalancer>> shared_lb;  // per Service (pod-wide policies)
+  // Passive outlier detection, per backend pod (this proxy instance's view).
+  std::vector<uint32_t> consecutive_failures;
+  std::vector<int64_t> ejected_until_ns;
   bool alive = true;
   bool ready = true;
   double busy_ns = 0;  // in window
@@ -166,6 +195,9 @@ class Chain {
   void on_cpu_done(uint64_t ingress_and_worker);
   void on_upstream_ready(uint64_t request);
   void on_connect_refused(uint64_t request);
+  void on_connect_timeout(uint64_t request);
+  void on_upstream_timeout(uint64_t request);
+  void on_upstream_timers(uint64_t);
   void on_pod_arrival(uint64_t request);
   void on_pod_done(uint64_t request);
   void on_ps_done(uint64_t pod);
@@ -178,6 +210,8 @@ class Chain {
   void on_fault_end(uint64_t fault);
   void on_cfs_period(uint64_t ingress);
   void on_free_job(uint64_t packed);
+  // A backend pod index, or an ingress pod index | kIngressFlag.
+  const std::string& pod_name(uint64_t packed) const;
   void after_cpu_job(int ingress, const CpuJob& job);
 
  private:
@@ -192,15 +226,43 @@ class Chain {
   void add_hop(Request& r, Hop hop, int64_t queue, int64_t service) {
     r.queue_ns[hop] += queue;
     r.service_ns[hop] += service;
+    r.attempt_added_ns += queue + service;
     r.hop_mask |= 1u << hop;
   }
-  void start_request(uint32_t group, int32_t user);
+  // Adds `share` x the part of [from_ns, to_ns) inside the window to the hop's busy time, split
+  // over the time buckets.
+  void add_busy(Hop hop, int64_t from_ns, int64_t to_ns, double share);
+  // Records an event for the result's timeline (faults, endpoint changes).
+  void note_event(const char* kind, const std::string& target, std::string description);
+  // A new request of `group` (from closed-loop `user`, or -1), of request class `forced_class`
+  // (a replayed row's), or -1 to draw the group's mix.
+  void start_request(uint32_t group, int32_t user, int32_t forced_class = -1);
   int32_t open_connection(uint32_t group, Request& r);
   void release_connection(Request& r);
   void enqueue_cpu(int ingress, int worker, CpuJob job);
   void start_next_job(int ingress, int worker);
   void after_request_job(uint32_t id);
   void choose_upstream(uint32_t id);
+  // The current upstream attempt failed: passive health, then a retry on another endpoint or the
+  // proxy's error answer.
+  void fail_attempt(uint32_t id, Failure failure);
+  void cancel_upstream_timer(Request& r) {
+    if (r.upstream_token == 0) return;
+    r.upstream_token = 0;
+    upstream_timers_.cancelled();
+  }
+  // Schedules the kernel event for the oldest armed first-byte timeout (if any).
+  void schedule_upstream_timers();
+  bool should_retry(const Request& r, Failure failure) const;
+  // Moves the request to a new id, leaving `id` as a ghost that carries the abandoned attempt's
+  // pending work (events, the pod's queue); returns the new id.
+  uint32_t detach_upstream(uint32_t id);
+  // Passive outlier detection at an ingress pod (OutlierDetection): failures and successes.
+  void outlier_failure(int ingress, int pod);
+  void outlier_success(int ingress, int pod) {
+    if (outlier_on_)
+      ingress_[static_cast<size_t>(ingress)].consecutive_failures[static_cast<size_t>(pod)] = 0;
+  }
   void send_to_pod(uint32_t id);
   void pod_admit(uint32_t id);
   void pod_start_fifo(int pod);
@@ -245,7 +307,20 @@ class Chain {
   std::vector<int> scratch_index_;
   ReplicationStats stats_;
   int64_t bucket_ns_ = 1'000'000'000;
+  // First-byte timeouts (one duration for all: a FIFO, see fixed_delay_timers.h) and the one
+  // kernel event for the oldest.
+  FixedDelayTimers upstream_timers_;
+  // add_busy's last time bucket (none yet: its start is past every time).
+  size_t busy_bucket_ = 0;
+  int64_t busy_bucket_start_ns_ = INT64_MAX / 2;
+  EventId upstream_timers_event_;
+  bool dispatching_timers_ = false;
+  // Per group: whether a first-byte timeout can matter. Not when the client's own (shorter)
+  // timeout always fires first — nginx then drops the upstream request with the client
+  // (proxy_ignore_client_abort off) — unless outlier detection counts the timeouts.
+  std::vector<bool> arm_first_byte_;
   bool arrivals_open_ = true;
+  bool outlier_on_ = false;
   uint64_t measured_in_flight_ = 0;
 };
 
@@ -275,11 +350,20 @@ ReplicationStats Chain::run() {
     ip.active.assign(spec_.pods.size(), 0);
     ip.ewma_s.assign(spec_.pods.size(), 0.0);
     ip.ewma_at_ns.assign(spec_.pods.size(), 0);
+    ip.consecutive_failures.assign(spec_.pods.size(), 0);
+    ip.ejected_until_ns.assign(spec_.pods.size(), 0);
     for (const auto& svc : spec_.services) {
       ip.shared_lb.push_back(make_load_balancer(ing.load_balancing(), svc.pods.size()));
     }
   }
   pods_.resize(spec_.pods.size());
+  outlier_on_ = ing.outlier_detection().consecutive_failures() > 0 &&
+                ing.upstream_mode() != scenario::IngressController::CLUSTER_IP;
+  for (const auto& g : spec_.groups) {
+    const int64_t client = ns_of(g.config->timeout());
+    arm_first_byte_.push_back(outlier_on_ || client == 0 ||
+                              client >= ns_of(ing.timeouts().first_byte()));
+  }
   if (ing.cpu_limit_cores() > 0) {
     for (size_t i = 0; i < ingress_.size(); ++i) {
       sim_.schedule_in<&Chain::on_cfs_period>(Duration::nanoseconds(ns_of(ing.cfs_period())), this,
@@ -290,6 +374,8 @@ ReplicationStats Chain::run() {
   const auto buckets =
       static_cast<size_t>((window_end_ns_ - window_start_ns_ + bucket_ns_ - 1) / bucket_ns_);
   stats_.time_series.resize(buckets);
+  for (auto& h : stats_.hops)
+    h.series.resize(buckets);
   stats_.routes.resize(spec_.routes.size());
 
   // Workload.
@@ -298,7 +384,8 @@ ReplicationStats Chain::run() {
     const auto& cfg = *spec_.groups[g].config;
     if (cfg.has_open_loop()) {
       std::string error;
-      arrivals_.push_back(make_arrival_process(cfg.open_loop(), spec_.base_dir, &error));
+      arrivals_.push_back(
+          make_arrival_process(cfg.open_loop(), spec_.groups[g].replay.get(), &error));
       if (arrivals_.back()) {
         sim_.schedule_in<&Chain::on_arrival>(
             arrivals_.back()->next_gap(Time::zero(), rng_arrivals_), this, g);
@@ -346,8 +433,10 @@ ReplicationStats Chain::run() {
   for (size_t i = 0; i < ingress_.size(); ++i) {
     auto& ip = ingress_[i];
     for (size_t w = 0; w < ip.workers.size(); ++w) {
-      if (ip.workers[w].busy)
+      if (ip.workers[w].busy) {
         ip.busy_ns += window_overlap(ip.workers[w].busy_since_ns, window_end_ns_);
+        add_busy(kIngressProxy, ip.workers[w].busy_since_ns, window_end_ns_, 1.0);
+      }
     }
     const double capacity =
         std::min<double>(static_cast<double>(ip.workers.size()), cores) * window_ns;
@@ -370,10 +459,50 @@ ReplicationStats Chain::run() {
     stats_.hops[kPod].busy_seconds += pods_[p].busy_area * 1e-9;
     stats_.hops[kPod].server_seconds += window_ns * 1e-9;
   }
+  // Server capacity per time bucket: ingress worker cores and pods.
+  double ingress_servers = 0;
+  for (const auto& ip : ingress_)
+    ingress_servers += std::min<double>(static_cast<double>(ip.workers.size()), cores);
+  for (size_t b = 0; b < stats_.time_series.size(); ++b) {
+    const int64_t start = window_start_ns_ + static_cast<int64_t>(b) * bucket_ns_;
+    const double span_s = window_overlap(start, start + bucket_ns_) * 1e-9;
+    stats_.hops[kIngressProxy].series[b].server_seconds = ingress_servers * span_s;
+    stats_.hops[kPod].series[b].server_seconds = static_cast<double>(pods_.size()) * span_s;
+  }
   for (const auto& b : stats_.time_series) {
     stats_.bucket_mean_latency_s.push_back(b.latency.count() > 0 ? b.latency.mean() * 1e-9 : 0.0);
   }
   return std::move(stats_);
+}
+
+void Chain::add_busy(Hop hop, int64_t from_ns, int64_t to_ns, double share) {
+  from_ns = std::max(from_ns, window_start_ns_);
+  to_ns = std::min(to_ns, window_end_ns_);
+  auto& series = stats_.hops[hop].series;
+  if (from_ns >= busy_bucket_start_ns_ && to_ns <= busy_bucket_start_ns_ + bucket_ns_ &&
+      from_ns < to_ns) {
+    // The common case: inside the bucket of the previous call.
+    series[busy_bucket_].busy_seconds += share * static_cast<double>(to_ns - from_ns) * 1e-9;
+    return;
+  }
+  while (from_ns < to_ns) {
+    const auto b = static_cast<size_t>((from_ns - window_start_ns_) / bucket_ns_);
+    if (b >= series.size()) break;
+    const int64_t bucket_end = window_start_ns_ + static_cast<int64_t>(b + 1) * bucket_ns_;
+    const int64_t end = std::min(to_ns, bucket_end);
+    series[b].busy_seconds += share * static_cast<double>(end - from_ns) * 1e-9;
+    busy_bucket_ = b;
+    busy_bucket_start_ns_ = bucket_end - bucket_ns_;
+    from_ns = end;
+  }
+}
+
+void Chain::note_event(const char* kind, const std::string& target, std::string description) {
+  result::Event& e = stats_.timeline.emplace_back();
+  e.set_t(static_cast<double>(sim_.now().ns() - window_start_ns_) / 1e9);
+  e.set_kind(kind);
+  e.set_target(target);
+  e.set_description(std::move(description));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -400,9 +529,13 @@ void Chain::free_request(uint32_t id) {
 
 void Chain::on_arrival(uint64_t group) {
   if (!arrivals_open_) return;
+  const uint32_t key = arrivals_[group]->arrival_key();  // of this arrival: ask before next_gap
   const Duration gap = arrivals_[group]->next_gap(sim_.now(), rng_arrivals_);
   if (gap != Duration::max()) sim_.schedule_in<&Chain::on_arrival>(gap, this, group);
-  start_request(static_cast<uint32_t>(group), -1);
+  start_request(static_cast<uint32_t>(group), -1,
+                key == ReplayTrace::kFromMix
+                    ? -1
+                    : static_cast<int32_t>(spec_.groups[group].replay_class[key]));
 }
 
 void Chain::on_user_think_done(uint64_t user) {
@@ -410,7 +543,7 @@ void Chain::on_user_think_done(uint64_t user) {
   start_request(user_group_[user], static_cast<int32_t>(user));
 }
 
-void Chain::start_request(uint32_t group, int32_t user) {
+void Chain::start_request(uint32_t group, int32_t user, int32_t forced_class) {
   const GroupSpec& g = spec_.groups[group];
   const uint32_t id = new_request();
   Request& r = requests_[id];
@@ -423,11 +556,15 @@ void Chain::start_request(uint32_t group, int32_t user) {
     ++stats_.offered;
     ++measured_in_flight_;
   }
-  const double u = rng_mix_.uniform01();
-  r.request_class = static_cast<uint32_t>(
-      std::upper_bound(g.class_cdf.begin(), g.class_cdf.end(), u) - g.class_cdf.begin());
-  if (r.request_class >= g.classes.size())
-    r.request_class = static_cast<uint32_t>(g.classes.size() - 1);
+  if (forced_class >= 0) {
+    r.request_class = static_cast<uint32_t>(forced_class);
+  } else {
+    const double u = rng_mix_.uniform01();
+    r.request_class = static_cast<uint32_t>(
+        std::upper_bound(g.class_cdf.begin(), g.class_cdf.end(), u) - g.class_cdf.begin());
+    if (r.request_class >= g.class_cdf.size())
+      r.request_class = static_cast<uint32_t>(g.class_cdf.size() - 1);
+  }
   r.request_bytes = static_cast<uint32_t>(std::max(0.0, g.request_size->sample(rng_mix_)));
   const int64_t timeout = ns_of(g.config->timeout());
   if (timeout > 0)
@@ -716,6 +853,7 @@ void Chain::on_cpu_done(uint64_t packed) {
   w.queue.pop_front();
   w.busy = false;
   ip.busy_ns += window_overlap(w.busy_since_ns, sim_.now().ns());
+  add_busy(kIngressProxy, w.busy_since_ns, sim_.now().ns(), 1.0);
   start_next_job(ingress, worker);
   after_cpu_job(ingress, job);
 }
@@ -782,13 +920,23 @@ void Chain::after_request_job(uint32_t id) {
 std::vector<EndpointLoad>& Chain::candidates_for(int ingress, int service, const Request& r) {
   const IngressPod& ip = ingress_[static_cast<size_t>(ingress)];
   const ServiceSpec& svc = spec_.services[static_cast<size_t>(service)];
-  scratch_.clear();
-  for (size_t k = 0; k < svc.pods.size(); ++k) {
-    const int pod = svc.pods[k];
-    if (!pods_[static_cast<size_t>(pod)].ready) continue;
-    if (k < 64 && (r.tried_mask >> k & 1)) continue;
-    scratch_.push_back({static_cast<uint32_t>(k), ip.active[static_cast<size_t>(pod)],
-                        ip.ewma_s[static_cast<size_t>(pod)]});
+  // Ejected endpoints are skipped, unless that leaves none (then they are used anyway, as
+  // Envoy's panic mode does).
+  const int64_t now = sim_.now().ns();
+  for (const bool skip_ejected : {true, false}) {
+    scratch_.clear();
+    bool skipped = false;
+    for (size_t k = 0; k < svc.pods.size(); ++k) {
+      const auto pod = static_cast<size_t>(svc.pods[k]);
+      if (!pods_[pod].ready) continue;
+      if (k < 64 && (r.tried_mask >> k & 1)) continue;
+      if (skip_ejected && outlier_on_ && ip.ejected_until_ns[pod] > now) {
+        skipped = true;
+        continue;
+      }
+      scratch_.push_back({static_cast<uint32_t>(k), ip.active[pod], ip.ewma_s[pod]});
+    }
+    if (!scratch_.empty() || !skipped) break;
   }
   return scratch_;
 }
@@ -818,7 +966,7 @@ void Chain::choose_upstream(uint32_t id) {
       r.upstream_new = false;
     } else {
       auto& cand = candidates_for(c.ingress, service, r);
-      if (cand.empty()) return respond(id, Status::k503);
+      if (cand.empty()) return respond(id, r.attempts > 0 ? r.failed_status : Status::k503);
       const size_t pick =
           kube_proxy_[static_cast<size_t>(ingress_node)]->choose_endpoint(cand, id, rng_net_);
       pod = svc.pods[cand[pick].endpoint];
@@ -827,7 +975,7 @@ void Chain::choose_upstream(uint32_t id) {
     }
   } else {
     auto& cand = candidates_for(c.ingress, service, r);
-    if (cand.empty()) return respond(id, Status::k503);
+    if (cand.empty()) return respond(id, r.attempts > 0 ? r.failed_status : Status::k503);
     const auto alg = sc_.ingress().load_balancing().algorithm();
     const bool per_worker = alg == scenario::LoadBalancing::ROUND_ROBIN ||
                             alg == scenario::LoadBalancing::ALGORITHM_UNSPECIFIED;
@@ -848,14 +996,29 @@ void Chain::choose_upstream(uint32_t id) {
   if (k < 64) r.tried_mask |= uint64_t{1} << k;
   ++ip.active[static_cast<size_t>(pod)];
   r.upstream_start_ns = sim_.now().ns();
+  r.attempt_added_ns = 0;
   const int pod_node = spec_.pods[static_cast<size_t>(pod)].node;
   const int64_t one_way =
       spec_.latency_ns[static_cast<size_t>(ingress_node)][static_cast<size_t>(pod_node)];
   if (!pods_[static_cast<size_t>(pod)].alive) {
-    // Connection refused / reset by a dead pod still listed as an endpoint.
-    add_hop(r, kUpstreamConnect, 0, 2 * one_way);
-    sim_.schedule_in<&Chain::on_connect_refused>(Duration::nanoseconds(2 * one_way), this, id);
-    return;
+    if (node_up_[static_cast<size_t>(pod_node)]) {
+      // A dead pod still listed as an endpoint: its node answers the SYN with a RST (on a pooled
+      // connection the write is reset the same way).
+      add_hop(r, kUpstreamConnect, 0, 2 * one_way);
+      sim_.schedule_in<&Chain::on_connect_refused>(Duration::nanoseconds(2 * one_way), this, id);
+      return;
+    }
+    if (r.upstream_new) {
+      // The node is down: nothing answers the SYN; the proxy gives up after timeouts.connect.
+      const int64_t wait = ns_of(sc_.ingress().timeouts().connect());
+      if (wait > 0) {
+        add_hop(r, kUpstreamConnect, 0, wait);
+        sim_.schedule_in<&Chain::on_connect_timeout>(Duration::nanoseconds(wait), this, id);
+      }
+      return;  // without a connect timeout the attempt hangs (until the client's timeout)
+    }
+    // A pooled connection to a dead node: the request is written and lost; the first-byte
+    // timeout (send_to_pod) ends the attempt.
   }
   if (r.upstream_new) {
     ++stats_.connections.upstream_opened;
@@ -870,22 +1033,181 @@ void Chain::choose_upstream(uint32_t id) {
 }
 
 void Chain::on_connect_refused(uint64_t id) {
-  Request& r = requests_[id];
-  IngressPod& ip = ingress_[static_cast<size_t>(connections_[r.connection].ingress)];
-  --ip.active[static_cast<size_t>(r.pod)];
-  r.pod = -1;
-  if (r.abandoned) return complete(static_cast<uint32_t>(id));
+  if (requests_[id].ghost) return free_request(static_cast<uint32_t>(id));
+  fail_attempt(static_cast<uint32_t>(id), Failure::kConnectRefused);
+}
+
+void Chain::on_connect_timeout(uint64_t id) {
+  fail_attempt(static_cast<uint32_t>(id), Failure::kConnectTimeout);
+}
+
+// Retry conditions (Retries.on; empty = connect_failure and timeout) as nginx's
+// proxy_next_upstream reads them: connect_failure is nginx's `error` (connect refused or reset),
+// timeout covers connect and first-byte timeouts, http_50x the pod's status or the timeout the
+// proxy turns into a 504. A request already sent is retried only if idempotent (unless
+// idempotent_only is off); a failed connect is always retried (nothing was sent).
+bool Chain::should_retry(const Request& r, Failure failure) const {
   const auto& retries = sc_.ingress().retries();
-  if (r.attempts < retries.attempts()) {
-    ++r.attempts;
-    ++stats_.connections.retries;
-    return choose_upstream(static_cast<uint32_t>(id));
+  if (r.abandoned || r.attempts >= retries.attempts()) return false;
+  const bool sent = failure != Failure::kConnectRefused && failure != Failure::kConnectTimeout;
+  if (sent && retries.idempotent_only()) {
+    // nginx's non-idempotent methods (proxy_next_upstream non_idempotent).
+    const std::string& m = spec_.groups[r.group].classes[r.request_class].method;
+    if (m == "POST" || m == "LOCK" || m == "PATCH") return false;
   }
-  respond(static_cast<uint32_t>(id), Status::kRefused);
+  auto on = [&](scenario::Retries::Condition c) {
+    if (retries.on_size() == 0)
+      return c == scenario::Retries::CONNECT_FAILURE || c == scenario::Retries::TIMEOUT;
+    return std::find(retries.on().begin(), retries.on().end(), c) != retries.on().end();
+  };
+  switch (failure) {
+    case Failure::kConnectRefused:
+      return on(scenario::Retries::CONNECT_FAILURE);
+    case Failure::kConnectTimeout:
+      return on(scenario::Retries::CONNECT_FAILURE) || on(scenario::Retries::TIMEOUT);
+    case Failure::kReset:
+      return on(scenario::Retries::CONNECT_FAILURE) || on(scenario::Retries::HTTP_502);
+    case Failure::kFirstByteTimeout:
+      return on(scenario::Retries::TIMEOUT) || on(scenario::Retries::HTTP_504);
+    case Failure::k503:
+      return on(scenario::Retries::HTTP_503);
+  }
+  return false;
+}
+
+void Chain::fail_attempt(uint32_t id, Failure failure) {
+  Request& r = requests_[id];
+  cancel_upstream_timer(r);
+  const int ingress = connections_[r.connection].ingress;
+  if (r.pod >= 0) {
+    --ingress_[static_cast<size_t>(ingress)].active[static_cast<size_t>(r.pod)];
+    outlier_failure(ingress, r.pod);
+    r.pod = -1;
+  }
+  if (r.abandoned) return complete(id);
+  const Status answer =
+      failure == Failure::k503 ? Status::k503
+      : failure == Failure::kConnectTimeout || failure == Failure::kFirstByteTimeout
+          ? Status::kUpstreamTimeout
+          : Status::kRefused;
+  if (should_retry(r, failure)) {
+    ++r.attempts;
+    if (r.measured) ++stats_.connections.retries;  // like errors: measured requests only
+    r.failed_status = answer;
+    r.status = Status::kPending;
+    return choose_upstream(id);
+  }
+  respond(id, answer);
+}
+
+// Envoy-style consecutive-failure ejection with a fixed ejection time (docs/models.md): after
+// `consecutive_failures` failures in a row the endpoint is out for `ejection_time`, unless that
+// would eject more than max_ejection_percent of the Service's endpoints (at least one may always
+// be ejected).
+void Chain::outlier_failure(int ingress, int pod) {
+  if (!outlier_on_) return;
+  IngressPod& ip = ingress_[static_cast<size_t>(ingress)];
+  const auto p = static_cast<size_t>(pod);
+  const auto& od = sc_.ingress().outlier_detection();
+  const int64_t now = sim_.now().ns();
+  if (ip.ejected_until_ns[p] > now) return;
+  if (++ip.consecutive_failures[p] < od.consecutive_failures()) return;
+  const ServiceSpec& svc = spec_.services[static_cast<size_t>(spec_.pods[p].service)];
+  size_t ejected = 0;
+  for (int q : svc.pods)
+    ejected += ip.ejected_until_ns[static_cast<size_t>(q)] > now;
+  const auto allowed = std::max<size_t>(
+      1, static_cast<size_t>(od.max_ejection_percent() * static_cast<double>(svc.pods.size())));
+  if (ejected >= allowed) return;
+  ip.consecutive_failures[p] = 0;
+  const int64_t duration = ns_of(od.ejection_time());
+  ip.ejected_until_ns[p] = now + duration;
+  note_event("endpoint_ejected", spec_.pods[p].name,
+             spec_.ingress_pods[static_cast<size_t>(ingress)].name + " ejected it for " +
+                 seconds_text(duration) + " after " + std::to_string(od.consecutive_failures()) +
+                 " consecutive failures");
+}
+
+void Chain::schedule_upstream_timers() {
+  if (dispatching_timers_) return;  // on_upstream_timers reschedules when it is done
+  const auto* front = upstream_timers_.front([this](const FixedDelayTimers::Entry& e) {
+    return requests_[e.owner].active && requests_[e.owner].upstream_token == e.token;
+  });
+  upstream_timers_event_ =
+      front == nullptr ? EventId{}
+                       : sim_.schedule_at<&Chain::on_upstream_timers>(
+                             Time::from_ns(std::max(front->deadline_ns, sim_.now().ns())), this);
+}
+
+void Chain::on_upstream_timers(uint64_t) {
+  upstream_timers_event_ = {};
+  dispatching_timers_ = true;
+  const auto live = [this](const FixedDelayTimers::Entry& e) {
+    return requests_[e.owner].active && requests_[e.owner].upstream_token == e.token;
+  };
+  for (const auto* e = upstream_timers_.front(live);
+       e != nullptr && e->deadline_ns <= sim_.now().ns(); e = upstream_timers_.front(live)) {
+    const uint32_t owner = e->owner;
+    upstream_timers_.pop_expired();
+    requests_[owner].upstream_token = 0;
+    on_upstream_timeout(owner);
+  }
+  dispatching_timers_ = false;
+  schedule_upstream_timers();
+}
+
+// The first-byte timeout fired: the proxy closes the upstream connection and answers 504 or
+// retries. The pod does not learn of it and finishes the work (the ghost record carries it).
+void Chain::on_upstream_timeout(uint64_t id) {
+  if (!requests_[id].active || requests_[id].ghost) return;
+  if (requests_[id].lost) {
+    // Nothing of the attempt is pending anywhere: no ghost needed.
+    requests_[id].lost = false;
+    return fail_attempt(static_cast<uint32_t>(id), Failure::kFirstByteTimeout);
+  }
+  const uint32_t n = detach_upstream(static_cast<uint32_t>(id));
+  fail_attempt(n, Failure::kFirstByteTimeout);
+}
+
+uint32_t Chain::detach_upstream(uint32_t id) {
+  const uint32_t n = new_request();  // may grow requests_: take references after
+  requests_[n] = requests_[id];
+  Request& r = requests_[n];
+  Request& ghost = requests_[id];
+  // The client's timeout follows the request.
+  if (ghost.timeout.valid()) {
+    sim_.cancel(ghost.timeout);
+    const int64_t at = r.intended_ns + ns_of(spec_.groups[r.group].config->timeout());
+    r.timeout =
+        sim_.schedule_at<&Chain::on_timeout>(Time::from_ns(std::max(at, sim_.now().ns())), this, n);
+  }
+  r.pod_event = {};
+  r.upstream_token = 0;
+  ghost.timeout = {};
+  ghost.upstream_token = 0;
+  ghost.ghost = true;
+  ghost.measured = false;
+  ghost.abandoned = true;
+  ghost.user = -1;
+  ghost.connection = kNoConnection;
+  // The attempt took exactly now - upstream_start; what it charged to the hops ahead of time
+  // (transfers and service booked when they began) is taken back, and waiting not yet booked
+  // (a queue) is added, on the pod side of the path.
+  int64_t excess = r.attempt_added_ns - (sim_.now().ns() - r.upstream_start_ns);
+  for (int64_t* v : {&r.service_ns[kPod], &r.queue_ns[kPod], &r.service_ns[kPodNetwork],
+                     &r.service_ns[kUpstreamConnect], &r.service_ns[kKubeProxy]}) {
+    if (excess <= 0) break;
+    const int64_t take = std::min(excess, *v);
+    *v -= take;
+    excess -= take;
+  }
+  if (excess < 0) add_hop(r, kPod, -excess, 0);
+  return n;
 }
 
 void Chain::on_upstream_ready(uint64_t id) {
   Request& r = requests_[id];
+  if (r.ghost) return free_request(static_cast<uint32_t>(id));
   if (r.abandoned) {
     ingress_[static_cast<size_t>(connections_[r.connection].ingress)]
         .active[static_cast<size_t>(r.pod)]--;
@@ -910,6 +1232,11 @@ void Chain::send_to_pod(uint32_t id) {
   const int pod_node = spec_.pods[static_cast<size_t>(r.pod)].node;
   const int64_t t = transfer_ns(ingress_node, pod_node, r.request_bytes + 200, true);
   add_hop(r, kPodNetwork, 0, t);
+  const int64_t first_byte = ns_of(sc_.ingress().timeouts().first_byte());
+  if (first_byte > 0 && arm_first_byte_[r.group]) {
+    r.upstream_token = upstream_timers_.arm(sim_.now().ns(), first_byte, id);
+    if (!upstream_timers_event_.valid()) schedule_upstream_timers();
+  }
   sim_.schedule_in<&Chain::on_pod_arrival>(Duration::nanoseconds(t), this, id);
 }
 
@@ -930,21 +1257,32 @@ void Chain::pod_account(int p) {
         static_cast<double>(pod.in_service.size()) / std::max<uint32_t>(1, cfg.concurrency());
   }
   pod.busy_area += busy_share * overlap;
+  if (busy_share > 0 && overlap > 0) add_busy(kPod, pod.last_change_ns, now, busy_share);
   pod.queue_area += static_cast<double>(pod.waiting.size()) * overlap;
   pod.last_change_ns = now;
 }
 
 void Chain::on_pod_arrival(uint64_t id) {
   Request& r = requests_[id];
+  Pod& pod = pods_[static_cast<size_t>(r.pod)];
+  if (r.ghost) {
+    // The proxy gave up, but the pod still gets the request and does the work.
+    if (!pod.alive) return free_request(static_cast<uint32_t>(id));
+    return pod_admit(static_cast<uint32_t>(id));
+  }
   if (r.abandoned) {
     ingress_[static_cast<size_t>(connections_[r.connection].ingress)]
         .active[static_cast<size_t>(r.pod)]--;
     return complete(static_cast<uint32_t>(id));
   }
-  Pod& pod = pods_[static_cast<size_t>(r.pod)];
   if (!pod.alive) {
-    // Died while the request was on the wire: the connection resets.
-    return on_connect_refused(id);
+    // Its node is down: the request is lost and the first-byte timeout ends the attempt.
+    if (!node_up_[static_cast<size_t>(spec_.pods[static_cast<size_t>(r.pod)].node)]) {
+      r.lost = true;
+      return;
+    }
+    // The pod died while the request was on the wire: the connection resets.
+    return fail_attempt(static_cast<uint32_t>(id), Failure::kReset);
   }
   pod_admit(static_cast<uint32_t>(id));
 }
@@ -960,6 +1298,7 @@ void Chain::pod_admit(uint32_t id) {
   r.stage_start_ns = sim_.now().ns();
   if (pod.in_service.size() >= concurrency) {
     if (cfg.queue_limit() > 0 && pod.waiting.size() >= cfg.queue_limit()) {
+      if (r.ghost) return free_request(id);
       // Rejected: the pod answers 503 at once.
       add_hop(r, kPod, 0, 0);
       const int ingress_node =
@@ -1085,6 +1424,7 @@ void Chain::on_pod_done(uint64_t id) {
 
 void Chain::finish_at_pod(uint32_t id) {
   Request& r = requests_[id];
+  if (r.ghost) return free_request(id);
   const ServiceSpec& svc =
       spec_.services[static_cast<size_t>(spec_.pods[static_cast<size_t>(r.pod)].service)];
   r.response_bytes = static_cast<uint32_t>(std::max(0.0, svc.response_size->sample(rng_pods_)));
@@ -1099,9 +1439,16 @@ void Chain::finish_at_pod(uint32_t id) {
 
 void Chain::on_response_at_ingress(uint64_t id) {
   Request& r = requests_[id];
+  if (r.ghost) return free_request(static_cast<uint32_t>(id));
+  cancel_upstream_timer(r);  // the first byte is here
   Connection& c = connections_[r.connection];
   IngressPod& ip = ingress_[static_cast<size_t>(c.ingress)];
   if (r.pod >= 0) {
+    if (r.status == Status::k503) {
+      outlier_failure(c.ingress, r.pod);
+    } else {
+      outlier_success(c.ingress, r.pod);
+    }
     --ip.active[static_cast<size_t>(r.pod)];
     update_ewma(ip, r.pod, static_cast<double>(sim_.now().ns() - r.upstream_start_ns) * 1e-9);
     // Keep the upstream connection for reuse if the pool has room.
@@ -1117,6 +1464,14 @@ void Chain::on_response_at_ingress(uint64_t id) {
   }
   if (r.abandoned) return complete(static_cast<uint32_t>(id));
   if (!ip.alive) return respond(static_cast<uint32_t>(id), Status::kRefused);
+  if (r.status == Status::k503 && r.pod >= 0 && should_retry(r, Failure::k503)) {
+    r.pod = -1;
+    ++r.attempts;
+    if (r.measured) ++stats_.connections.retries;  // like errors: measured requests only
+    r.failed_status = Status::k503;
+    r.status = Status::kPending;
+    return choose_upstream(static_cast<uint32_t>(id));
+  }
   // Relay of the response body; a new upstream connection's setup work is charged here too.
   double cost_us = spec_.costs.relay_per_kib_us() * r.response_bytes / 1024.0 +
                    (r.upstream_new ? spec_.costs.upstream_connect_us() : 0.0);
@@ -1184,6 +1539,12 @@ void Chain::on_timeout(uint64_t id) {
         static_cast<uint64_t>(r.user));
     r.user = -1;
   }
+  if (r.lost && r.upstream_token == 0) {
+    // Nothing will ever answer and no proxy timeout is armed: the proxy drops the upstream
+    // request when the client goes away (nginx proxy_ignore_client_abort off).
+    r.lost = false;
+    fail_attempt(static_cast<uint32_t>(id), Failure::kFirstByteTimeout);  // abandoned: completes
+  }
 }
 
 void Chain::release_connection(Request& r) {
@@ -1207,6 +1568,7 @@ void Chain::release_connection(Request& r) {
 void Chain::complete(uint32_t id) {
   Request& r = requests_[id];
   sim_.cancel(r.timeout);
+  cancel_upstream_timer(r);
   release_connection(r);
   if (r.measured) {
     --measured_in_flight_;
@@ -1224,20 +1586,34 @@ void Chain::complete(uint32_t id) {
       case Status::k503:
         ++stats_.errors.http_503;
         break;
+      case Status::kUpstreamTimeout:
+        ++stats_.errors.upstream_timeout;
+        break;
       default:
         ++stats_.errors.refused;
     }
+    // The time bucket (completions after the window count in the last one).
+    const int64_t t = std::min(sim_.now().ns(), window_end_ns_ - 1);
+    const size_t b = t >= window_start_ns_
+                         ? static_cast<size_t>((t - window_start_ns_) / bucket_ns_)
+                         : stats_.time_series.size();
+    const bool in_series = b < stats_.time_series.size();
     if (ok) {
       stats_.end_to_end.record_ns(latency);
       stats_.end_to_end_s.add(static_cast<double>(latency) * 1e-9);
-      for (int h = 0; h < kHopCount; ++h) {
-        if (!(r.hop_mask >> h & 1)) continue;
-        HopStats& hs = stats_.hops[static_cast<size_t>(h)];
-        hs.latency.record_ns(r.queue_ns[static_cast<size_t>(h)] +
-                             r.service_ns[static_cast<size_t>(h)]);
-        hs.queueing.record_ns(r.queue_ns[static_cast<size_t>(h)]);
-        hs.service.record_ns(r.service_ns[static_cast<size_t>(h)]);
+      for (uint32_t mask = r.hop_mask; mask != 0; mask &= mask - 1) {
+        const auto h = static_cast<size_t>(std::countr_zero(mask));
+        HopStats& hs = stats_.hops[h];
+        const int64_t in_hop = r.queue_ns[h] + r.service_ns[h];
+        hs.latency.record_ns(in_hop);
+        hs.queueing.record_ns(r.queue_ns[h]);
+        hs.service.record_ns(r.service_ns[h]);
         ++hs.requests;
+        if (in_series) {
+          HopTimeBucket& hb = hs.series[b];
+          ++hb.requests;
+          hb.latency.record_ns(in_hop);
+        }
       }
     }
     if (rc.route >= 0) {
@@ -1249,17 +1625,13 @@ void Chain::complete(uint32_t id) {
       }
     }
     if (spec_.trace_every > 0 && stats_.completed % spec_.trace_every == 0) trace(r, latency);
-    const int64_t t = std::min(sim_.now().ns(), window_end_ns_ - 1);
-    if (t >= window_start_ns_) {
-      const auto b = static_cast<size_t>((t - window_start_ns_) / bucket_ns_);
-      if (b < stats_.time_series.size()) {
-        TimeBucket& tb = stats_.time_series[b];
-        ++tb.completed;
-        if (ok) {
-          tb.latency.record_ns(latency);
-        } else {
-          ++tb.errors;
-        }
+    if (in_series) {
+      TimeBucket& tb = stats_.time_series[b];
+      ++tb.completed;
+      if (ok) {
+        tb.latency.record_ns(latency);
+      } else {
+        ++tb.errors;
       }
     }
   }
@@ -1273,8 +1645,8 @@ void Chain::complete(uint32_t id) {
 }
 
 void Chain::trace(const Request& r, int64_t latency) {
-  static constexpr const char* kStatus[] = {"pending", "ok",  "timeout",
-                                            "refused", "503", "no_route"};
+  static constexpr const char* kStatus[] = {"pending", "ok",       "timeout",         "refused",
+                                            "503",     "no_route", "upstream_timeout"};
   result::Span& span = stats_.spans.emplace_back();
   span.set_replication(static_cast<uint32_t>(replication_));
   span.set_group(r.group);
@@ -1297,12 +1669,20 @@ void Chain::trace(const Request& r, int64_t latency) {
 
 namespace {
 constexpr uint64_t kIngressFlag = uint64_t{1} << 62;
+}  // namespace
+
+const std::string& Chain::pod_name(uint64_t packed) const {
+  return packed & kIngressFlag ? spec_.ingress_pods[packed & 0xffffffff].name
+                               : spec_.pods[packed].name;
 }
 
 void Chain::on_fault(uint64_t f) {
   const scenario::Fault& fault = sc_.faults().events(static_cast<int>(f));
   const int64_t update_ns = ns_of(sc_.cluster().kube_proxy().endpoint_update_delay());
   auto kill = [&](uint64_t packed, int64_t restart_ns) {
+    note_event("pod_crash", pod_name(packed),
+               std::string(packed & kIngressFlag ? "ingress pod" : "pod") + " crashed" +
+                   (restart_ns > 0 ? "; restarts after " + seconds_text(restart_ns) : ""));
     if (packed & kIngressFlag) {
       IngressPod& ip = ingress_[packed & 0xffffffff];
       ip.alive = false;
@@ -1317,13 +1697,23 @@ void Chain::on_fault(uint64_t f) {
       pod.remaining_s.clear();
       pod.waiting.clear();
       sim_.cancel(pod.ps_next);
+      // A crashed process resets its connections; on a dead node they go silent and the
+      // proxies' first-byte timeouts end them.
+      const bool node_down = !node_up_[static_cast<size_t>(spec_.pods[packed].node)];
       for (uint32_t id : lost) {
         Request& r = requests_[id];
         if (!r.active) continue;
         sim_.cancel(r.pod_event);
-        --ingress_[static_cast<size_t>(connections_[r.connection].ingress)].active[packed];
-        r.pod = -1;
-        respond(id, Status::kRefused);
+        r.pod_event = {};
+        if (r.ghost) {
+          free_request(id);
+          continue;
+        }
+        if (node_down) {
+          r.lost = true;
+        } else {
+          fail_attempt(id, Failure::kReset);
+        }
       }
     }
     sim_.schedule_in<&Chain::on_endpoint_update>(Duration::nanoseconds(update_ns), this, packed);
@@ -1348,6 +1738,12 @@ void Chain::on_fault(uint64_t f) {
     case scenario::Fault::kSlowPod: {
       const int64_t p = find_pod(fault.slow_pod().service(), fault.slow_pod().pod());
       if (p >= 0 && !(p & static_cast<int64_t>(kIngressFlag))) {
+        char factor[32];
+        std::snprintf(factor, sizeof factor, "%g", fault.slow_pod().factor());
+        const int64_t d = ns_of(fault.slow_pod().duration());
+        note_event("pod_slow", pod_name(static_cast<uint64_t>(p)),
+                   std::string("service times x") + factor +
+                       (d > 0 ? " for " + seconds_text(d) : std::string()));
         pods_[static_cast<size_t>(p)].slow_factor = fault.slow_pod().factor();
         if (ns_of(fault.slow_pod().duration()) > 0) {
           sim_.schedule_in<&Chain::on_fault_end>(
@@ -1359,6 +1755,9 @@ void Chain::on_fault(uint64_t f) {
     case scenario::Fault::kKillNode: {
       for (size_t n = 0; n < spec_.nodes.size(); ++n) {
         if (spec_.nodes[n].name != fault.kill_node().node()) continue;
+        const int64_t restart = ns_of(fault.kill_node().restart_after());
+        note_event("node_down", spec_.nodes[n].name,
+                   "node down" + (restart > 0 ? "; back after " + seconds_text(restart) : ""));
         node_up_[n] = false;
         for (size_t p = 0; p < spec_.pods.size(); ++p) {
           if (spec_.pods[p].node == static_cast<int>(n))
@@ -1376,6 +1775,12 @@ void Chain::on_fault(uint64_t f) {
       break;
     }
     case scenario::Fault::kLinkLatency:
+      note_event("link_latency", "network",
+                 "+" + seconds_text(ns_of(fault.link_latency().added())) +
+                     " on every node-to-node link" +
+                     (ns_of(fault.link_latency().duration()) > 0
+                          ? " for " + seconds_text(ns_of(fault.link_latency().duration()))
+                          : ""));
       extra_latency_ns_[f] = ns_of(fault.link_latency().added());
       extra_latency_total_ns_ += extra_latency_ns_[f];
       if (ns_of(fault.link_latency().duration()) > 0) {
@@ -1394,18 +1799,25 @@ void Chain::on_fault_end(uint64_t f) {
     case scenario::Fault::kSlowPod:
       for (const auto& svc : spec_.services) {
         if (svc.name == fault.slow_pod().service() && fault.slow_pod().pod() < svc.pods.size()) {
-          pods_[static_cast<size_t>(svc.pods[fault.slow_pod().pod()])].slow_factor = 1.0;
+          const int p = svc.pods[fault.slow_pod().pod()];
+          pods_[static_cast<size_t>(p)].slow_factor = 1.0;
+          note_event("pod_slow_end", spec_.pods[static_cast<size_t>(p)].name,
+                     "service times back to normal");
         }
       }
       break;
     case scenario::Fault::kKillNode:
       for (size_t n = 0; n < spec_.nodes.size(); ++n) {
-        if (spec_.nodes[n].name == fault.kill_node().node()) node_up_[n] = true;
+        if (spec_.nodes[n].name == fault.kill_node().node()) {
+          node_up_[n] = true;
+          note_event("node_up", spec_.nodes[n].name, "node back");
+        }
       }
       break;
     case scenario::Fault::kLinkLatency:
       extra_latency_total_ns_ -= extra_latency_ns_[f];
       extra_latency_ns_[f] = 0;
+      note_event("link_latency_end", "network", "added link latency removed");
       break;
     default:
       break;
@@ -1415,15 +1827,21 @@ void Chain::on_fault_end(uint64_t f) {
 // Proxies and kube-proxy learn that the endpoint is gone (after endpoint_update_delay), or that
 // it is ready again.
 void Chain::on_endpoint_update(uint64_t packed) {
-  if (packed & kIngressFlag) {
-    IngressPod& ip = ingress_[packed & 0xffffffff];
-    ip.ready = ip.alive;
+  bool& ready = packed & kIngressFlag ? ingress_[packed & 0xffffffff].ready : pods_[packed].ready;
+  const bool alive =
+      packed & kIngressFlag ? ingress_[packed & 0xffffffff].alive : pods_[packed].alive;
+  if (ready == alive) return;
+  ready = alive;
+  if (ready) {
+    note_event("pod_ready", pod_name(packed), "ready: back in the endpoints");
   } else {
-    pods_[packed].ready = pods_[packed].alive;
+    note_event("endpoints_updated", pod_name(packed),
+               "removed from the endpoints (proxies and kube-proxy stop sending to it)");
   }
 }
 
 void Chain::on_pod_restart(uint64_t packed) {
+  note_event("pod_restart", pod_name(packed), "running again (not ready yet)");
   if (packed & kIngressFlag) {
     ingress_[packed & 0xffffffff].alive = true;
   } else {
@@ -1441,6 +1859,30 @@ void Chain::on_pod_restart(uint64_t packed) {
 }
 
 }  // namespace
+
+void CoarseHistogram::merge(const CoarseHistogram& other) {
+  if (other.count_ == 0) return;
+  if (counts_.empty()) counts_.assign(kCount, 0);
+  for (size_t i = 0; i < kCount; ++i)
+    counts_[i] += other.counts_[i];
+  count_ += other.count_;
+}
+
+int64_t CoarseHistogram::quantile(double q) const {
+  if (count_ == 0) return 0;
+  const auto rank = std::max<uint64_t>(
+      1, static_cast<uint64_t>(std::ceil(std::clamp(q, 0.0, 1.0) * static_cast<double>(count_))));
+  uint64_t seen = 0;
+  for (size_t i = 0; i < kCount; ++i) {
+    seen += counts_[i];
+    if (seen >= rank) {
+      const int64_t lower = engine::LatencyHistogram::bucket_lower_ns(i * kMerge);
+      const int64_t upper = engine::LatencyHistogram::bucket_upper_ns(i * kMerge + kMerge - 1);
+      return lower + (upper - lower) / 2;
+    }
+  }
+  return engine::LatencyHistogram::bucket_lower_ns((kCount - 1) * kMerge);
+}
 
 ReplicationStats run_replication(const ChainSpec& spec, uint64_t seed, int replication,
                                  engine::Duration warmup, engine::Duration duration) {

@@ -6,6 +6,7 @@
 // spec, read-only, so they run in parallel threads.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -16,6 +17,7 @@
 #include "engine/histogram.h"
 #include "engine/statistics.h"
 #include "engine/time.h"
+#include "models/arrivals.h"
 #include "realproxy/routing/route_table.h"
 #include "scenarios/proto/cost_profile.pb.h"
 #include "scenarios/proto/result.pb.h"
@@ -74,6 +76,10 @@ struct GroupSpec {
   std::shared_ptr<const engine::Distribution> request_size;  // bytes
   std::shared_ptr<const engine::Distribution> think_time;    // seconds (closed loop)
   int zone = 0;
+  // Process replay: the CSV's arrivals, and the request class (index into `classes`) of each of
+  // its keys. Classes from the CSV have weight 0: the mix never draws them.
+  std::shared_ptr<const ReplayTrace> replay;
+  std::vector<uint32_t> replay_class;
 };
 
 struct RouteSpec {
@@ -108,11 +114,44 @@ struct ChainSpec {
 std::string build_chain_spec(const scenario::Scenario& scenario, const profile::CostProfile& costs,
                              const std::string& base_dir, ChainSpec* spec);
 
+// A coarse view of engine::LatencyHistogram for per-time-bucket percentiles: every 16 adjacent
+// buckets of the engine's grid are one counter (8 per power of two, so a quantile is off by at
+// most 1/16 of its value). The counters (1.2 KiB) are allocated on the first record, so a hop a
+// time bucket never sees costs nothing.
+class CoarseHistogram {
+ public:
+  static constexpr size_t kMerge = 16;
+  static constexpr size_t kCount = engine::LatencyHistogram::kBucketCount / kMerge;
+  void record_ns(int64_t value_ns) {
+    if (counts_.empty()) counts_.assign(kCount, 0);
+    const int64_t v = std::clamp<int64_t>(value_ns, 0, engine::LatencyHistogram::kMaxTrackableNs);
+    ++counts_[engine::LatencyHistogram::bucket_index(v) / kMerge];
+    ++count_;
+  }
+  void merge(const CoarseHistogram& other);
+  uint64_t count() const { return count_; }
+  // The midpoint of the coarse bucket holding the ceil(q * count())-th smallest value; 0 if empty.
+  int64_t quantile(double q) const;
+
+ private:
+  std::vector<uint32_t> counts_;
+  uint64_t count_ = 0;
+};
+
+// One hop in one time bucket (of the measured window; completions after it count in the last).
+struct HopTimeBucket {
+  uint64_t requests = 0;      // successful requests that passed the hop, by completion time
+  CoarseHistogram latency;    // their time in the hop
+  double busy_seconds = 0;    // servers' busy time in the bucket (CPU hops)
+  double server_seconds = 0;  // capacity in the bucket
+};
+
 struct HopStats {
   engine::LatencyHistogram latency, queueing, service;
   uint64_t requests = 0;
-  double busy_seconds = 0;    // servers' busy time in the window (CPU hops)
-  double server_seconds = 0;  // capacity: servers x window
+  double busy_seconds = 0;            // servers' busy time in the window (CPU hops)
+  double server_seconds = 0;          // capacity: servers x window
+  std::vector<HopTimeBucket> series;  // one per time bucket
 };
 
 struct RouteStats {
@@ -159,6 +198,8 @@ struct ReplicationStats {
   uint64_t events = 0;
   // Spans of the traced requests (ChainSpec::trace_every), in completion order.
   std::vector<result::Span> spans;
+  // Faults and endpoint changes, in time order (t relative to the start of the window).
+  std::vector<result::Event> timeline;
   // Per time bucket mean latency in the warm-up search region (for MSER-5).
   std::vector<double> bucket_mean_latency_s;
 };

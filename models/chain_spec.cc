@@ -128,9 +128,11 @@ std::string build_chain_spec(const scenario::Scenario& s, const profile::CostPro
     ss.namespace_ = svc.namespace_();
     ss.config = &svc;
     std::string error;
-    ss.service_time = scenarios::build_distribution(svc.pod().service_time(), &error);
+    ss.service_time = scenarios::build_distribution(svc.pod().service_time(), scenario::SECONDS,
+                                                    base_dir, &error);
     if (!ss.service_time) return "services[" + svc.name() + "].pod.service_time: " + error;
-    ss.response_size = scenarios::build_distribution(svc.pod().response_size(), &error);
+    ss.response_size =
+        scenarios::build_distribution(svc.pod().response_size(), scenario::BYTES, base_dir, &error);
     if (!ss.response_size) return "services[" + svc.name() + "].pod.response_size: " + error;
     const int index = static_cast<int>(spec->services.size());
     const auto nodes_for = scenarios::place_replicas(svc.deployment().replicas(),
@@ -160,16 +162,19 @@ std::string build_chain_spec(const scenario::Scenario& s, const profile::CostPro
     gs.config = &group;
     gs.zone = zone_index.count(group.zone()) ? zone_index[group.zone()] : 0;
     std::string error;
-    gs.request_size = scenarios::build_distribution(group.request_size(), &error);
+    gs.request_size =
+        scenarios::build_distribution(group.request_size(), scenario::BYTES, base_dir, &error);
     if (!gs.request_size) return "workload.clients[" + group.name() + "].request_size: " + error;
     if (group.has_closed_loop()) {
-      gs.think_time = scenarios::build_distribution(group.closed_loop().think_time(), &error);
+      gs.think_time = scenarios::build_distribution(group.closed_loop().think_time(),
+                                                    scenario::SECONDS, base_dir, &error);
       if (!gs.think_time) return "workload.clients[" + group.name() + "].think_time: " + error;
     }
-    double total = 0;
-    for (const auto& rc : group.mix()) {
-      RequestClassSpec c{rc.host(), rc.path(), rc.method(), rc.weight(), -1, -1};
-      const routing::MatchResult m = spec->routes_table->match(rc.host(), rc.path());
+    // A request class, routed once here by the real matcher.
+    auto add_class = [&](const std::string& host, const std::string& path,
+                         const std::string& method, double weight) {
+      RequestClassSpec c{host, path, method, weight, -1, -1};
+      const routing::MatchResult m = spec->routes_table->match(host, path);
       if (m.found() && m.backend != nullptr && m.backend->service() != nullptr) {
         const std::string key = m.backend->namespace_ + "/" + m.backend->service()->name;
         if (auto it = service_index.find(key); it != service_index.end()) c.service = it->second;
@@ -183,8 +188,12 @@ std::string build_chain_spec(const scenario::Scenario& s, const profile::CostPro
         }
         c.route = it->second;
       }
-      total += rc.weight();
       gs.classes.push_back(std::move(c));
+    };
+    double total = 0;
+    for (const auto& rc : group.mix()) {
+      add_class(rc.host(), rc.path(), rc.method(), rc.weight());
+      total += rc.weight();
     }
     if (gs.classes.empty()) return "workload.clients[" + group.name() + "]: no request mix";
     double acc = 0;
@@ -193,6 +202,18 @@ std::string build_chain_spec(const scenario::Scenario& s, const profile::CostPro
       gs.class_cdf.push_back(acc);
     }
     gs.class_cdf.back() = 1.0;
+    if (group.has_open_loop() && group.open_loop().process() == scenario::OpenLoop::REPLAY) {
+      auto trace = std::make_shared<ReplayTrace>();
+      if (!load_replay_trace(group.open_loop().replay(), base_dir, trace.get(), &error))
+        return "workload.clients[" + group.name() + "].open_loop.replay.csv: " + error;
+      // Rows without a host take the mix's first (the default host, as for the mix).
+      for (const auto& key : trace->keys) {
+        const std::string host = key.host.empty() ? gs.classes.front().host : key.host;
+        gs.replay_class.push_back(static_cast<uint32_t>(gs.classes.size()));
+        add_class(host, key.path, key.method, 0.0);
+      }
+      gs.replay = std::move(trace);
+    }
     spec->groups.push_back(std::move(gs));
   }
   if (spec->groups.empty()) return "the workload has no client groups";

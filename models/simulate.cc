@@ -4,9 +4,11 @@
 #include <google/protobuf/text_format.h>
 #include <google/protobuf/util/delimited_message_util.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "engine/replications.h"
@@ -26,23 +28,65 @@ int64_t ns_of(const google::protobuf::Duration& d) {
   return d.seconds() * 1'000'000'000 + d.nanos();
 }
 
-void fill_latency(const engine::LatencyHistogram& h, result::LatencyMs* out) {
-  out->set_count(h.count());
-  if (h.count() == 0) return;
-  out->set_mean(h.mean() * 1e-6);
-  out->set_p50(static_cast<double>(h.quantile(0.5)) * 1e-6);
-  out->set_p90(static_cast<double>(h.quantile(0.9)) * 1e-6);
-  out->set_p99(static_cast<double>(h.quantile(0.99)) * 1e-6);
-  out->set_p999(static_cast<double>(h.quantile(0.999)) * 1e-6);
-  out->set_max(static_cast<double>(h.max()) * 1e-6);
-}
-
 void fill_ci(const std::vector<double>& per_replication, double scale, result::Interval* out) {
   if (per_replication.size() < 2) return;
   const engine::ConfidenceInterval ci = engine::student_t_ci(per_replication, 0.95);
   out->set_lower(ci.lower * scale);
   out->set_upper(ci.upper * scale);
   out->set_half_width(ci.half_width * scale);
+}
+
+// Upper edges (ns) of one log-spaced grid of at most kHopHistogramBuckets buckets that covers
+// every value of `histograms`: a first bucket [0, 1 ns) when there are zeros, then geometric
+// steps from the smallest non-zero bucket to the largest. One grid for every hop, so hops can be
+// compared bucket for bucket.
+constexpr size_t kHopHistogramBuckets = 64;
+
+std::vector<int64_t> shared_histogram_edges(
+    const std::vector<const engine::LatencyHistogram*>& histograms) {
+  bool zeros = false;
+  int64_t lo = std::numeric_limits<int64_t>::max(), hi = 0;
+  for (const auto* h : histograms) {
+    h->for_each_bucket([&](const engine::LatencyHistogram::Bucket& b) {
+      if (b.lower_ns == 0) {
+        zeros = true;
+        return;
+      }
+      lo = std::min(lo, b.upper_ns);
+      hi = std::max(hi, b.upper_ns);
+    });
+  }
+  std::vector<int64_t> edges;
+  if (zeros) edges.push_back(1);
+  if (hi == 0) return edges;
+  const size_t steps = kHopHistogramBuckets - edges.size();
+  const double ratio = std::pow(static_cast<double>(hi) / static_cast<double>(lo),
+                                1.0 / static_cast<double>(steps - 1));
+  for (size_t i = 0; i < steps; ++i) {
+    const auto edge =
+        i + 1 == steps
+            ? hi
+            : static_cast<int64_t>(std::llround(static_cast<double>(lo) * std::pow(ratio, i)));
+    if (edges.empty() || edge > edges.back()) edges.push_back(edge);
+  }
+  return edges;
+}
+
+// `h` on the grid `edges`: each engine bucket is counted in the first grid bucket whose upper
+// edge is >= its own upper bound (every grid bucket is listed, empty ones too).
+void fill_grid_histogram(const engine::LatencyHistogram& h, const std::vector<int64_t>& edges,
+                         google::protobuf::RepeatedPtrField<result::HistogramBucket>* out) {
+  std::vector<uint64_t> counts(edges.size(), 0);
+  h.for_each_bucket([&](const engine::LatencyHistogram::Bucket& b) {
+    const auto it = std::lower_bound(edges.begin(), edges.end(), b.upper_ns);
+    counts[static_cast<size_t>(
+        std::min(it - edges.begin(), static_cast<std::ptrdiff_t>(edges.size()) - 1))] += b.count;
+  });
+  for (size_t i = 0; i < edges.size(); ++i) {
+    auto* bucket = out->Add();
+    bucket->set_upper_ms(static_cast<double>(edges[i]) * 1e-6);
+    bucket->set_count(counts[i]);
+  }
 }
 
 }  // namespace
@@ -168,7 +212,16 @@ SimulateOutput simulate(const scenario::Scenario& scenario, const std::string& b
       d.requests += src.requests;
       d.busy_seconds += src.busy_seconds;
       d.server_seconds += src.server_seconds;
+      if (d.series.size() < src.series.size()) d.series.resize(src.series.size());
+      for (size_t b = 0; b < src.series.size(); ++b) {
+        d.series[b].requests += src.series[b].requests;
+        d.series[b].latency.merge(src.series[b].latency);
+        d.series[b].busy_seconds += src.series[b].busy_seconds;
+        d.series[b].server_seconds += src.series[b].server_seconds;
+      }
     }
+    // The timeline of the first replication that finished.
+    if (finished == 1) rr.mutable_events()->Add(s.timeline.begin(), s.timeline.end());
     for (size_t i = 0; i < s.routes.size(); ++i) {
       total.routes[i].latency.merge(s.routes[i].latency);
       total.routes[i].requests += s.routes[i].requests;
@@ -220,7 +273,7 @@ SimulateOutput simulate(const scenario::Scenario& scenario, const std::string& b
   }
 
   auto* e2e = rr.mutable_end_to_end();
-  fill_latency(total.end_to_end, e2e->mutable_latency_ms());
+  fill_latency_ms(total.end_to_end, e2e->mutable_latency_ms());
   fill_ci(means, 1e3, e2e->mutable_latency_ms()->mutable_ci95_mean());
   e2e->set_requests(total.completed);
   e2e->set_succeeded(total.succeeded);
@@ -231,6 +284,14 @@ SimulateOutput simulate(const scenario::Scenario& scenario, const std::string& b
                                              : 0);
   fill_ci(throughputs, 1.0, e2e->mutable_ci95_throughput_rps());
 
+  const double bucket_s =
+      static_cast<double>(ns_of(scenario.outputs().time_series_bucket())) * 1e-9;
+  std::vector<const engine::LatencyHistogram*> hop_histograms;
+  for (const HopStats& hs : total.hops) {
+    hop_histograms.push_back(&hs.latency);
+    hop_histograms.push_back(&hs.queueing);
+  }
+  const std::vector<int64_t> hop_edges = shared_histogram_edges(hop_histograms);
   int bottleneck = -1;
   double worst = -1;
   for (int h = 0; h < kHopCount; ++h) {
@@ -238,10 +299,23 @@ SimulateOutput simulate(const scenario::Scenario& scenario, const std::string& b
     if (hs.requests == 0) continue;
     auto* hop = rr.add_hops();
     hop->set_name(hop_name(static_cast<Hop>(h)));
-    fill_latency(hs.latency, hop->mutable_latency_ms());
-    fill_latency(hs.queueing, hop->mutable_queueing_ms());
-    fill_latency(hs.service, hop->mutable_service_ms());
+    fill_latency_ms(hs.latency, hop->mutable_latency_ms());
+    fill_latency_ms(hs.queueing, hop->mutable_queueing_ms());
+    fill_latency_ms(hs.service, hop->mutable_service_ms());
     hop->set_requests(hs.requests);
+    fill_grid_histogram(hs.latency, hop_edges, hop->mutable_histogram());
+    fill_grid_histogram(hs.queueing, hop_edges, hop->mutable_queueing_histogram());
+    for (size_t b = 0; b < hs.series.size(); ++b) {
+      const HopTimeBucket& hb = hs.series[b];
+      auto* p = hop->add_time_series();
+      p->set_t(static_cast<double>(b) * bucket_s);
+      p->set_rps(static_cast<double>(hb.requests) / bucket_s / finished);
+      if (hb.latency.count() > 0) {
+        p->set_p50_ms(static_cast<double>(hb.latency.quantile(0.5)) * 1e-6);
+        p->set_p99_ms(static_cast<double>(hb.latency.quantile(0.99)) * 1e-6);
+      }
+      if (hb.server_seconds > 0) p->set_utilization(hb.busy_seconds / hb.server_seconds);
+    }
     if (hs.server_seconds > 0) {
       const double u = hs.busy_seconds / hs.server_seconds;
       hop->set_utilization(u);
@@ -258,7 +332,7 @@ SimulateOutput simulate(const scenario::Scenario& scenario, const std::string& b
     route->set_host(spec.routes[i].host);
     route->set_path(spec.routes[i].path);
     route->set_service(spec.routes[i].service);
-    fill_latency(total.routes[i].latency, route->mutable_latency_ms());
+    fill_latency_ms(total.routes[i].latency, route->mutable_latency_ms());
     route->set_requests(total.routes[i].requests);
     route->set_success_ratio(total.routes[i].requests > 0
                                  ? static_cast<double>(total.routes[i].succeeded) /
@@ -294,8 +368,6 @@ SimulateOutput simulate(const scenario::Scenario& scenario, const std::string& b
   rr.mutable_cross_zone()->set_cost(static_cast<double>(total.cross_zone_bytes) /
                                     (1024.0 * 1024 * 1024) *
                                     scenario.cluster().network().cross_zone_cost_per_gib());
-  const double bucket_s =
-      static_cast<double>(ns_of(scenario.outputs().time_series_bucket())) * 1e-9;
   for (size_t b = 0; b < total.time_series.size(); ++b) {
     const TimeBucket& tb = total.time_series[b];
     auto* p = rr.add_time_series();
@@ -333,10 +405,24 @@ SimulateOutput simulate(const scenario::Scenario& scenario, const std::string& b
     if (g.retries() > 0)
       info->add_notes("client retries (workload.clients[].retries) are not simulated yet");
   }
-  if (scenario.ingress().outlier_detection().consecutive_failures() > 0) {
-    info->add_notes("passive outlier ejection is not simulated yet");
+  if (scenario.ingress().outlier_detection().consecutive_failures() > 0 &&
+      scenario.ingress().upstream_mode() == scenario::IngressController::CLUSTER_IP) {
+    info->add_notes(
+        "outlier detection does not apply with upstream_mode cluster_ip (the proxy sees one "
+        "upstream, the ClusterIP)");
   }
   return out;
+}
+
+void fill_latency_ms(const engine::LatencyHistogram& h, result::LatencyMs* out) {
+  out->set_count(h.count());
+  if (h.count() == 0) return;
+  out->set_mean(h.mean() * 1e-6);
+  out->set_p50(static_cast<double>(h.quantile(0.5)) * 1e-6);
+  out->set_p90(static_cast<double>(h.quantile(0.9)) * 1e-6);
+  out->set_p99(static_cast<double>(h.quantile(0.99)) * 1e-6);
+  out->set_p999(static_cast<double>(h.quantile(0.999)) * 1e-6);
+  out->set_max(static_cast<double>(h.max()) * 1e-6);
 }
 
 }  // namespace ingresslab::models

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "engine/histogram.h"
 #include "scenarios/proto/cost_profile.pb.h"
 #include "scenarios/proto/result.pb.h"
 #include "scenarios/proto/scenario.pb.h"
@@ -51,5 +52,10 @@ SimulateOutput simulate(const scenario::Scenario& scenario, const std::string& b
 // (profiles/default.textproto). Returns false and sets *error if the file is missing or invalid.
 bool load_cost_profile(const scenario::Scenario& scenario, const std::string& base_dir,
                        profile::CostProfile* out, std::string* error);
+
+// The LatencyMs summary (count, mean and percentiles in ms) of a histogram of nanosecond values;
+// every RunResult producer (simulation, replay, the visualizer's trace reader) fills its
+// latencies with it, so they all read the same way.
+void fill_latency_ms(const engine::LatencyHistogram& h, result::LatencyMs* out);
 
 }  // namespace ingresslab::models

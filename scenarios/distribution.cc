@@ -1,6 +1,7 @@
 #include "scenarios/distribution.h"
 
 #include <cmath>
+#include <fstream>
 #include <utility>
 #include <vector>
 
@@ -19,11 +20,61 @@ std::string index_path(const std::string& base, int i) {
   return base + "[" + std::to_string(i) + "]";
 }
 
-// One build: reports problems, remembers whether a CSV was met.
+// The values of an empirical `csv` file: one per line, in `unit` (a bare number, or with a unit
+// as scenario files write them: `2ms`, `4KiB`); empty lines and `#` comments are skipped, and a
+// first line that is not a value is a header. False with "<file>:<line>: <what>" in *problem.
+bool read_samples_csv(const std::string& name, const std::string& base_dir, Unit unit,
+                      std::vector<double>* samples, std::string* problem) {
+  const std::string path = !name.empty() && name[0] != '/' ? base_dir + "/" + name : name;
+  std::ifstream in(path);
+  if (!in) {
+    *problem = "cannot read '" + path + "'";
+    return false;
+  }
+  std::string line;
+  size_t line_no = 0;
+  bool first = true;
+  while (std::getline(in, line)) {
+    ++line_no;
+    std::string_view v = line;
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t'))
+      v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '\r'))
+      v.remove_suffix(1);
+    if (v.empty() || v.front() == '#') continue;
+    const Parsed parsed = unit == scenario::SECONDS ? parse_seconds(v)
+                          : unit == scenario::BYTES ? parse_bytes(v)
+                                                    : parse_number(v);
+    const bool header = first && !parsed.ok();
+    first = false;
+    if (header) continue;
+    if (!parsed.ok()) {
+      *problem =
+          path + ":" + std::to_string(line_no) + ": '" + std::string(v) + "': " + parsed.error +
+          (v.find(',') != std::string_view::npos ? " (the file holds one value per line)" : "");
+      return false;
+    }
+    if ((unit == scenario::SECONDS || unit == scenario::BYTES) && parsed.value < 0) {
+      *problem = path + ":" + std::to_string(line_no) + ": must be >= 0 (got " +
+                 format_value(parsed.value, unit) + ")";
+      return false;
+    }
+    samples->push_back(parsed.value);
+  }
+  if (samples->empty()) {
+    *problem = path + ": no values";
+    return false;
+  }
+  return true;
+}
+
+// One build: reports problems, remembers whether a CSV was met (or, given a base directory,
+// reads it).
 class Builder {
  public:
-  Builder(const DistributionProblemReporter& report, bool* needs_csv)
-      : report_(report), needs_csv_(needs_csv) {}
+  Builder(const DistributionProblemReporter& report, bool* needs_csv,
+          const std::string* base_dir = nullptr)
+      : report_(report), needs_csv_(needs_csv), base_dir_(base_dir) {}
 
   std::unique_ptr<engine::Distribution> build(const D& dist, const std::string& path, Unit unit) {
     const bool nonnegative = unit == scenario::SECONDS || unit == scenario::BYTES;
@@ -142,8 +193,16 @@ class Builder {
                             "give exactly one of samples, edges with counts, or csv");
     }
     if (!e.csv().empty()) {
-      if (needs_csv_ != nullptr) *needs_csv_ = true;
-      return nullptr;
+      if (base_dir_ == nullptr) {
+        if (needs_csv_ != nullptr) *needs_csv_ = true;
+        return nullptr;
+      }
+      std::vector<double> samples;
+      std::string problem;
+      if (!read_samples_csv(e.csv(), *base_dir_, unit, &samples, &problem)) {
+        return fail(path + ".csv", problem);
+      }
+      return take(engine::make_empirical_from_samples(std::move(samples)), path + ".csv");
     }
     if (nonnegative) {
       const auto& values = e.samples_size() > 0 ? e.samples() : e.edges();
@@ -192,6 +251,7 @@ class Builder {
 
   const DistributionProblemReporter& report_;
   bool* needs_csv_;
+  const std::string* base_dir_;
 };
 
 }  // namespace
@@ -204,6 +264,23 @@ std::shared_ptr<const engine::Distribution> build_distribution(
     const scenario::Distribution& dist, const std::string& path, scenario::Unit unit,
     const DistributionProblemReporter& report, bool* needs_csv) {
   return Builder(report, needs_csv).build(dist, path, unit);
+}
+
+std::shared_ptr<const engine::Distribution> build_distribution(const scenario::Distribution& dist,
+                                                               scenario::Unit unit,
+                                                               const std::string& base_dir,
+                                                               std::string* error) {
+  std::string first;
+  const auto report = [&](const std::string& path, const std::string& message) {
+    if (!first.empty()) return;
+    const std::string relative = path.starts_with('.') ? path.substr(1) : path;
+    first = relative.empty() ? message : relative + ": " + message;
+  };
+  std::shared_ptr<const engine::Distribution> built =
+      Builder(report, nullptr, &base_dir).build(dist, "", unit);
+  if (built == nullptr && error != nullptr)
+    *error = first.empty() ? "cannot build the distribution" : first;
+  return built;
 }
 
 std::shared_ptr<const engine::Distribution> build_distribution(const scenario::Distribution& dist,

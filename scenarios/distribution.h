@@ -44,4 +44,13 @@ LognormalForm lognormal_form(const scenario::Lognormal& lognormal);
 std::shared_ptr<const engine::Distribution> build_distribution(const scenario::Distribution& dist,
                                                                std::string* error);
 
+// The same, reading an empirical `csv` (relative to `base_dir` unless absolute; one value per
+// line in `unit`, a bare number or with a unit; `#` comments, empty lines and a header line are
+// skipped). A bad file is an error naming it and the line:
+// `empirical.csv: data/latency.csv:7: 'abc': ...`.
+std::shared_ptr<const engine::Distribution> build_distribution(const scenario::Distribution& dist,
+                                                               scenario::Unit unit,
+                                                               const std::string& base_dir,
+                                                               std::string* error);
+
 }  // namespace ingresslab::scenarios

@@ -18,9 +18,9 @@ namespace {
 namespace fs = std::filesystem;
 using Severity = Diagnostic::Severity;
 
-// tests/data/manifests, found from this file's path so the test runs from any directory.
+// tests/data/manifests, absolute so the test runs from any directory.
 std::string data_dir() {
-  return (fs::path(__FILE__).parent_path().parent_path() / "data" / "manifests").string();
+  return (fs::path(INGRESSLAB_SOURCE_DIR) / "tests" / "data" / "manifests").string();
 }
 
 LoadedScenario load(const std::string& yaml, const std::string& base_dir = data_dir()) {
