@@ -15,7 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "realproxy/calibrate/calibrate.h"
 #include "realproxy/config/duration.h"
+#include "realproxy/config/kube_api.h"
 #include "realproxy/config/proxy_config.h"
 #include "realproxy/server/h2o_api.h"
 #include "realproxy/server/server.h"
@@ -85,8 +87,7 @@ int main(int argc, char** argv) {
   const auto add_config_options = [&](CLI::App* cmd) {
     cmd->add_option("--config", configs,
                     "Kubernetes manifest file or directory (Ingress, Service, EndpointSlice, "
-                    "Secret); repeatable")
-        ->required()
+                    "Secret); repeatable (serve: or --kube-api)")
         ->allow_extra_args(false);
     cmd->add_option("--ingress-class", ingress_class,
                     "serve only Ingresses of this class (and those without one)");
@@ -96,6 +97,14 @@ int main(int argc, char** argv) {
 
   CLI::App* serve_cmd = app.add_subcommand("serve", "run the proxy");
   add_config_options(serve_cmd);
+  bool kube_api = false;
+  std::string kube_api_server;
+  serve_cmd->add_flag("--kube-api", kube_api,
+                      "read Ingress/Service/EndpointSlice/Secret from the Kubernetes API (list + "
+                      "watch; in-cluster service-account credentials) instead of --config");
+  serve_cmd->add_option("--kube-api-server", kube_api_server,
+                        "the API server URL for --kube-api (default: in-cluster "
+                        "KUBERNETES_SERVICE_HOST/PORT; http:// for kubectl proxy or tests)");
   ServeOptions options;
   std::string tls_listen, admin_listen, access_log, lb = "round_robin", hash_on = "source";
   std::string connect_timeout = "5s", upstream_timeout = "60s", keepalive = "60s",
@@ -135,7 +144,24 @@ int main(int argc, char** argv) {
                    "endpoints tried per request when connecting fails")
       ->check(CLI::Range(1, 16))
       ->capture_default_str();
-  serve_cmd->add_option("--access-log", access_log, "append an access log (combined format)");
+  serve_cmd
+      ->add_option("--eject-after-5xx", options.eject_after_5xx,
+                   "eject an endpoint after this many consecutive 5xx answers (0: never)")
+      ->check(CLI::Range(0, 1000000))
+      ->capture_default_str();
+  std::string unhealthy_for = "10s", header_timeout = "10s";
+  serve_cmd
+      ->add_option("--unhealthy-for", unhealthy_for,
+                   "how long a failed or ejected endpoint is skipped")
+      ->check(DurationValidator())
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--header-timeout", header_timeout,
+                   "time to receive a request's headers; also the keep-alive idle time")
+      ->check(DurationValidator())
+      ->capture_default_str();
+  serve_cmd->add_option("--access-log", access_log,
+                        "append an access log (combined format + timing breakdown)");
 
   CLI::App* route_cmd = app.add_subcommand("route", "print where a request would be routed");
   add_config_options(route_cmd);
@@ -143,16 +169,63 @@ int main(int argc, char** argv) {
   route_cmd->add_option("HOST", host, "Host header")->required();
   route_cmd->add_option("PATH", path, "request path")->required();
 
+  CLI::App* calibrate_cmd = app.add_subcommand(
+      "calibrate", "measure the proxy's costs on this machine; write a CostProfile textproto");
+  ingresslab::realproxy::calibrate::CalibrateOptions calibrate_options;
+  calibrate_cmd->add_option("-o,--output", calibrate_options.output,
+                            "write the profile here (default: standard output)");
+  calibrate_cmd->add_flag("--quick", calibrate_options.quick,
+                          "a tiny budget (a few seconds; noisy figures, for smoke tests)");
+  calibrate_cmd->add_option("--realpod", calibrate_options.realpod_path,
+                            "the realpod binary (default: next to this one)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
+  if (calibrate_cmd->parsed()) {
+    char self[4096] = {};
+    const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    calibrate_options.realproxy_path = n > 0 ? std::string(self, static_cast<size_t>(n)) : argv[0];
+    if (calibrate_options.realpod_path.empty()) {
+      const std::string& me = calibrate_options.realproxy_path;
+      calibrate_options.realpod_path = me.substr(0, me.rfind('/') + 1) + "realpod";
+    }
+    if (access(calibrate_options.realpod_path.c_str(), X_OK) != 0) {
+      std::fprintf(stderr, "realproxy: calibrate: no realpod binary at %s (use --realpod)\n",
+                   calibrate_options.realpod_path.c_str());
+      return 2;
+    }
+    return ingresslab::realproxy::calibrate::run(calibrate_options);
+  }
   if (!ingress_class.empty()) load.ingress_class = ingress_class;
+  if (configs.empty() && !(serve_cmd->parsed() && kube_api)) {
+    std::fprintf(stderr, "realproxy: --config is required%s\n",
+                 serve_cmd->parsed() ? " (or --kube-api)" : "");
+    return 2;
+  }
 
   if (route_cmd->parsed()) return route(configs, load, host, path);
 
+  // --kube-api: the objects come from the Kubernetes API, mirrored into a manifest file that
+  // serve() reads and reloads (SIGHUP) after every change (realproxy/config/kube_api.h).
+  if (kube_api) {
+    if (!configs.empty()) {
+      std::fprintf(stderr, "realproxy: give --config or --kube-api, not both\n");
+      return 2;
+    }
+    KubeApiOptions kube_options;
+    kube_options.server = kube_api_server;
+    auto* kube_source = new KubeApiSource(kube_options);  // lives until the process exits
+    std::string kube_error;
+    if (!kube_source->start(&kube_error)) {
+      std::fprintf(stderr, "realproxy: %s\n", kube_error.c_str());
+      return 1;
+    }
+    configs = {kube_source->manifest_path()};
+  }
   options.config_paths = configs;
   options.load = load;
   if (!tls_listen.empty()) options.tls_listen = tls_listen;
@@ -170,6 +243,8 @@ int main(int argc, char** argv) {
   options.upstream_timeout = parse_duration(upstream_timeout).value;
   options.upstream_keepalive = parse_duration(keepalive).value;
   options.drain_timeout = parse_duration(drain_timeout).value;
+  options.unhealthy_for = parse_duration(unhealthy_for).value;
+  options.header_timeout = parse_duration(header_timeout).value;
   const int rc = serve(options);
   // The workers' h2o contexts, loops and pools live until the process ends and are deliberately not
   // torn down (see Worker::~Worker); leave without running destructors or exit-time leak checks.

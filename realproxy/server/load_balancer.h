@@ -59,6 +59,7 @@ struct EndpointLoad {
   int64_t ewma_at_ns = 0;  // when ewma_ms was last updated (monotonic clock)
   bool ewma_valid = false;
   int64_t unhealthy_until_ns = 0;  // passive health: skipped before this time
+  uint32_t consecutive_5xx = 0;    // passive outlier detection (worker.cc)
 
   // Folds one response time into the EWMA: w = exp(-dt / 10 s), ewma = ewma*w + rtt*(1-w).
   // The first sample sets the EWMA.

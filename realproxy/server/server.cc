@@ -1,5 +1,6 @@
 #include "realproxy/server/server.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -7,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -215,29 +217,39 @@ int serve(const ServeOptions& options) {
   globalconf->proxy.emit_x_forwarded_headers = 1;
   globalconf->proxy.emit_via_header = 0;
   globalconf->proxy.preserve_x_forwarded_proto = 0;
+  // Time to receive a request's headers (slowloris) and idle time between keep-alive requests.
+  globalconf->http1.req_timeout = static_cast<uint64_t>(options.header_timeout.ns() / 1'000'000);
+  globalconf->http2.idle_timeout = globalconf->http1.req_timeout;
+  globalconf->handshake_timeout = globalconf->http1.req_timeout;  // TLS handshake
   h2o_hostconf_t* hostconf =
       h2o_config_register_host(globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
   h2o_pathconf_t* pathconf = h2o_config_register_path(hostconf, "/", 0);
   h2o_handler_t* handler = h2o_create_handler(pathconf, sizeof(h2o_handler_t));
   handler->on_req = &Worker::on_req;
-  if (options.access_log) {
-    h2o_access_log_filehandle_t* log =
-        h2o_access_log_open_handle(options.access_log->c_str(), nullptr, H2O_LOGCONF_ESCAPE_APACHE);
-    if (log == nullptr) {
-      std::fprintf(stderr, "realproxy: cannot open the access log %s\n",
-                   options.access_log->c_str());
-      return 1;
-    }
-    h2o_access_log_register(pathconf, log);
-  }
+  // The end of the upstream-first-byte phase (response start) and of the request (the logger runs
+  // once the response is sent, before the request's memory is freed): see Worker.
+  h2o_filter_t* filter = h2o_create_filter(pathconf, sizeof(h2o_filter_t));
+  filter->on_setup_ostream = &Worker::on_response_start;
+  h2o_logger_t* logger = h2o_create_logger(pathconf, sizeof(h2o_logger_t));
+  logger->log_access = &Worker::on_log_access;
 
   WorkerEnvironment env;
+  if (options.access_log) {
+    env.access_log_fd =
+        open(options.access_log->c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (env.access_log_fd < 0) {
+      std::fprintf(stderr, "realproxy: cannot open the access log %s: %s\n",
+                   options.access_log->c_str(), std::strerror(errno));
+      return 1;
+    }
+  }
   env.options = &options;
   env.globalconf = globalconf;
   env.metrics = metrics;
   env.snapshots = snapshots;
   if (options.tls_listen) {
-    env.front_ssl_ctx = create_front_context(&Worker::select_certificate, &error);
+    env.front_ssl_ctx =
+        create_front_context(&Worker::select_certificate, &error, &Worker::on_tls_info);
     if (env.front_ssl_ctx == nullptr) {
       std::fprintf(stderr, "realproxy: %s\n", error.c_str());
       return 1;

@@ -50,6 +50,10 @@ struct ServeOptions {
   engine::Duration unhealthy_for = engine::Duration::seconds(10);       // nginx fail_timeout
   engine::Duration drain_timeout = engine::Duration::seconds(10);
   int max_tries = 3;  // endpoints tried per request when connecting fails (ingress-nginx: 3)
+  // Passive outlier detection: eject an endpoint after this many consecutive 5xx (0: never).
+  int eject_after_5xx = 5;  // Envoy outlier_detection.consecutive_5xx
+  // Downstream: time to receive a request's headers, and keep-alive idle time (h2o req_timeout).
+  engine::Duration header_timeout = engine::Duration::seconds(10);
   std::optional<std::string> access_log;
 };
 

@@ -18,6 +18,7 @@ constexpr unsigned char kSessionIdContext[] = "realproxy";
 constexpr long kSessionTimeoutSeconds = 600;
 
 SniSelector g_selector = nullptr;
+HandshakeObserver g_observer = nullptr;
 
 // ALPN, in order of preference. h2o's own list (h2o_http2_alpn_protocols) has only the h2
 // variants, so a client offering just "http/1.1" would get no ALPN answer at all.
@@ -55,6 +56,7 @@ int on_servername(SSL* ssl, int* alert, void* /*arg*/) {
     *alert = SSL_AD_UNRECOGNIZED_NAME;
     return SSL_TLSEXT_ERR_ALERT_FATAL;
   }
+  if (g_observer != nullptr) SSL_set_info_callback(ssl, g_observer);
   if (SSL_set_SSL_CTX(ssl, target) != target) {
     *alert = SSL_AD_INTERNAL_ERROR;
     return SSL_TLSEXT_ERR_ALERT_FATAL;
@@ -111,8 +113,10 @@ TlsContexts::~TlsContexts() {
     SSL_CTX_free(ctx);
 }
 
-SSL_CTX* create_front_context(SniSelector selector, std::string* error) {
+SSL_CTX* create_front_context(SniSelector selector, std::string* error,
+                              HandshakeObserver observer) {
   g_selector = selector;
+  g_observer = observer;
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
   if (ctx == nullptr || !configure_common(ctx)) {
     *error = "cannot create the TLS context: " + openssl_error();
@@ -122,6 +126,7 @@ SSL_CTX* create_front_context(SniSelector selector, std::string* error) {
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
   SSL_CTX_set_timeout(ctx, kSessionTimeoutSeconds);
   SSL_CTX_set_tlsext_servername_callback(ctx, on_servername);
+  if (observer != nullptr) SSL_CTX_set_info_callback(ctx, observer);
   return ctx;
 }
 

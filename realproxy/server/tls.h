@@ -46,7 +46,12 @@ class TlsContexts {
 // refuse the handshake (unrecognized_name alert). Called on the thread doing the handshake.
 using SniSelector = SSL_CTX* (*)(std::string_view server_name);
 
+// Observes handshakes (SSL_CTX_set_info_callback); set on the front context and, in the servername
+// callback, on each connection (so it stays after the switch to the certificate's context).
+using HandshakeObserver = void (*)(const SSL* ssl, int where, int ret);
+
 // The front context (see above). nullptr with a message in *error on failure.
-SSL_CTX* create_front_context(SniSelector selector, std::string* error);
+SSL_CTX* create_front_context(SniSelector selector, std::string* error,
+                              HandshakeObserver observer = nullptr);
 
 }  // namespace ingresslab::realproxy

@@ -1,14 +1,18 @@
 #include "realproxy/server/worker.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <climits>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <new>
 #include <random>
 
@@ -43,6 +47,30 @@ void send_plain(h2o_req_t* req, int status, const char* reason, std::string_view
   h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, nullptr,
                  H2O_STRLIT("text/plain; charset=utf-8"));
   h2o_send_inline(req, body.data(), body.size());
+}
+
+// h2o 2.2's idle-connection record (`struct pool_entry_t`, lib/common/socketpool.c), private to
+// libh2o; mirrored to look at the connection h2o's proxy will take next (the list's head).
+static_assert(H2O_VERSION_MAJOR == 2 && H2O_VERSION_MINOR == 2,
+              "PooledEntry mirrors h2o 2.2's socketpool.c; check it for this version");
+struct PooledEntry {
+  h2o_socket_export_t sockinfo;
+  h2o_linklist_t link;
+  uint64_t added_at;
+};
+
+// Whether h2o_socketpool_connect on `pool` would hand out its oldest idle connection, alive
+// (the same test as h2o's: not expired, and MSG_PEEK finds nothing to read and no EOF). The pool
+// belongs to this worker's thread, so nothing changes between this check and h2o's.
+bool pooled_connection_ready(h2o_socketpool_t* pool, h2o_loop_t* loop) {
+  if (h2o_linklist_is_empty(&pool->_shared.sockets)) return false;
+  const auto* entry = H2O_STRUCT_FROM_MEMBER(PooledEntry, link, pool->_shared.sockets.next);
+  if (pool->timeout != UINT64_MAX && entry->added_at <= h2o_now(loop) - pool->timeout) {
+    return false;
+  }
+  char byte;
+  const ssize_t n = recv(entry->sockinfo.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 }  // namespace
@@ -80,20 +108,45 @@ struct ConnectTimer {
   ProxyRequest* owner;
 };
 
-// The state of one proxied request, in the request's memory pool; destroyed with it.
+// One accepted downstream connection: when it was accepted and how long its TLS handshake took.
+// Allocated in on_accept, freed when h2o closes the socket (its on_close callback).
+struct ConnectionState {
+  Worker* worker = nullptr;
+  int64_t accept_started_ns = 0;  // before accept(2)
+  int64_t accept_ns = 0;          // accept(2) + socket setup
+  int64_t tls_started_ns = 0;     // SSL_CB_HANDSHAKE_START (ClientHello being processed)
+  int64_t tls_done_ns = 0;        // SSL_CB_HANDSHAKE_DONE
+  uint32_t requests = 0;          // requests seen by the handler on this connection
+};
+
+// The state of one request that reached the handler (proxied, 404 or 503), in the request's
+// memory pool; destroyed with it. Timestamps are monotonic nanoseconds, 0 = did not happen.
 struct ProxyRequest {
   h2o_req_t* req = nullptr;
   Worker* worker = nullptr;
   std::shared_ptr<WorkerView> view;
-  int backend = -1;
+  int backend = -1;  // -1: not proxied (404, resource backend)
+  ServiceMetrics* metrics = nullptr;
   uint32_t tried[kMaxTries] = {};
   uint32_t tried_count = 0;
   WorkerEndpoint* endpoint = nullptr;  // the endpoint of the current attempt
   h2o_socketpool_connect_request_t* connect_req = nullptr;
   ConnectTimer timer{};
-  int64_t started_ns = 0;
+  int64_t started_ns = 0;     // handler entered
   int64_t handed_off_ns = 0;  // 0 until h2o's proxy has the request
   uint64_t key_hash = 0;
+  // Timing breakdown (README "Timing"); the connection's phases are copied for its first request.
+  bool first_on_connection = false;
+  int64_t accept_ns = -1;  // -1: not this request's
+  int64_t tls_handshake_ns = -1;
+  int64_t total_from_ns = 0;  // connection accepted (first request) or first request byte read
+  int64_t request_begin_ns = 0;
+  int64_t routed_ns = 0;
+  int64_t connected_ns = 0;
+  int64_t response_start_ns = 0;
+  int64_t end_ns = 0;
+  bool timed = false;
+  WorkerEndpoint* last_endpoint = nullptr;  // for the access log
 };
 
 struct Worker::ControlMessage {
@@ -181,6 +234,10 @@ void Worker::run() {
   g_ready_cv.notify_all();
 
   while (true) {
+    // h2o caches its wall-clock timestamp per millisecond of loop time; forget it each iteration
+    // so that req->timestamps.request_begin_at (the start of the header_parse phase) is taken when
+    // this iteration first needs it, not up to 1 ms earlier.
+    ctx_._timestamp_cache.uv_now_at = 0;
     h2o_evloop_run(loop_, draining_ ? 20 : INT32_MAX);
     if (draining_ && (in_flight_ == 0 || now_ns() >= drain_deadline_ns_)) break;
   }
@@ -270,18 +327,41 @@ void Worker::on_accept(h2o_socket_t* listener, const char* err) {
   Worker* self = t_worker;
   auto* accept_ctx = static_cast<h2o_accept_ctx_t*>(listener->data);
   for (int i = 0; i < 16; ++i) {  // a few per wakeup, as h2o's own server does
+    const int64_t accept_started = self->now_ns();
     h2o_socket_t* sock = h2o_evloop_socket_accept(listener);
     if (sock == nullptr) return;
+    auto* connection = new ConnectionState();
+    connection->worker = self;
+    connection->accept_started_ns = accept_started;
+    connection->accept_ns = self->now_ns() - accept_started;
     self->env_.metrics->connection_opened(self->index_);
     sock->on_close.cb = &Worker::on_connection_closed;
-    sock->on_close.data = self;
+    sock->on_close.data = connection;
     h2o_accept(accept_ctx, sock);
   }
 }
 
-void Worker::on_connection_closed(void* worker) {
-  auto* self = static_cast<Worker*>(worker);
-  self->env_.metrics->connection_closed(self->index_);
+void Worker::on_connection_closed(void* data) {
+  auto* connection = static_cast<ConnectionState*>(data);
+  connection->worker->env_.metrics->connection_closed(connection->worker->index_);
+  delete connection;
+}
+
+void Worker::on_tls_info(const SSL* ssl, int where, int /*ret*/) {
+  if ((where & (SSL_CB_HANDSHAKE_START | SSL_CB_HANDSHAKE_DONE)) == 0) return;
+  // h2o's TLS sockets read and write through a BIO whose data is the h2o_socket_t
+  // (lib/common/socket.c, setup_bio); ours carry their ConnectionState in on_close.data.
+  BIO* bio = SSL_get_rbio(ssl);
+  auto* sock = bio != nullptr ? static_cast<h2o_socket_t*>(BIO_get_data(bio)) : nullptr;
+  if (sock == nullptr || sock->on_close.cb != &Worker::on_connection_closed) return;
+  auto* connection = static_cast<ConnectionState*>(sock->on_close.data);
+  const int64_t now = monotonic_ns();
+  // TLS 1.3 signals again for the session tickets sent after the handshake: keep the first.
+  if ((where & SSL_CB_HANDSHAKE_START) != 0 && connection->tls_started_ns == 0) {
+    connection->tls_started_ns = now;
+  } else if ((where & SSL_CB_HANDSHAKE_DONE) != 0 && connection->tls_done_ns == 0) {
+    connection->tls_done_ns = now;
+  }
 }
 
 SSL_CTX* Worker::select_certificate(std::string_view server_name) {
@@ -300,42 +380,70 @@ int Worker::on_req(h2o_handler_t* /*self*/, h2o_req_t* req) {
 
 int Worker::handle(h2o_req_t* req) {
   const int64_t started = now_ns();
-  const Snapshot& snapshot = *view_->snapshot;
-  const ProxyConfig& config = *snapshot.config;
-  // Routing input: the Host header (or :authority) as received, and h2o's normalised path.
-  const routing::MatchResult match =
-      config.table().match(view_of(req->input.authority), view_of(req->path_normalized));
-  if (!match.found()) {
-    send_plain(req, 404, "Not Found", "404 not found: no Ingress rule matches\n");
-    snapshot.unrouted_metrics->record_request(index_, 404, now_ns() - started);
-    return 0;
-  }
-  const int backend_index = config.backend_index(match);
-  if (backend_index < 0) {
-    send_plain(req, 503, "Service Unavailable",
-               "503 service unavailable: resource backends are not supported\n");
-    snapshot.unrouted_metrics->record_request(index_, 503, now_ns() - started);
-    return 0;
-  }
-  const Backend& backend = config.backends()[static_cast<size_t>(backend_index)];
-  if (backend.endpoints.empty()) {
-    send_plain(req, 503, "Service Unavailable", "503 service unavailable: no ready endpoints\n");
-    snapshot.backend_metrics[static_cast<size_t>(backend_index)]->record_request(
-        index_, 503, now_ns() - started);
-    return 0;
-  }
-
+  timeval wall{};
+  gettimeofday(&wall, nullptr);
   void* memory =
       h2o_mem_alloc_shared(&req->pool, sizeof(ProxyRequest), &Worker::on_request_disposed);
   auto* request = new (memory) ProxyRequest();
   request->req = req;
   request->worker = this;
   request->view = view_;
-  request->backend = backend_index;
   request->timer.entry.cb = &Worker::on_connect_timeout;
   request->timer.owner = request;
   request->started_ns = started;
+  // header_parse starts when h2o read the request's first byte (its wall-clock timestamp).
+  request->request_begin_ns = started;
+  if (!h2o_timeval_is_null(&req->timestamps.request_begin_at)) {
+    const int64_t since =
+        (static_cast<int64_t>(wall.tv_sec) - req->timestamps.request_begin_at.tv_sec) *
+            1'000'000'000 +
+        (static_cast<int64_t>(wall.tv_usec) - req->timestamps.request_begin_at.tv_usec) * 1'000;
+    request->request_begin_ns = started - std::max<int64_t>(0, since);
+  }
+  request->total_from_ns = request->request_begin_ns;
+  h2o_socket_t* sock = req->conn->callbacks->get_socket != nullptr
+                           ? req->conn->callbacks->get_socket(req->conn)
+                           : nullptr;
+  if (sock != nullptr && sock->on_close.cb == &Worker::on_connection_closed) {
+    auto* connection = static_cast<ConnectionState*>(sock->on_close.data);
+    if (connection->requests++ == 0) {
+      request->first_on_connection = true;
+      request->accept_ns = connection->accept_ns;
+      request->total_from_ns = std::min(request->total_from_ns, connection->accept_started_ns);
+      if (connection->tls_started_ns != 0 &&
+          connection->tls_done_ns >= connection->tls_started_ns) {
+        request->tls_handshake_ns = connection->tls_done_ns - connection->tls_started_ns;
+      }
+    }
+  }
+  requests_.emplace(req, request);
   ++in_flight_;
+
+  const Snapshot& snapshot = *view_->snapshot;
+  const ProxyConfig& config = *snapshot.config;
+  // Routing input: the Host header (or :authority) as received, and h2o's normalised path.
+  const routing::MatchResult match =
+      config.table().match(view_of(req->input.authority), view_of(req->path_normalized));
+  const int backend_index = match.found() ? config.backend_index(match) : -1;
+  request->routed_ns = now_ns();
+  if (!match.found()) {
+    request->metrics = snapshot.unrouted_metrics;
+    send_plain(req, 404, "Not Found", "404 not found: no Ingress rule matches\n");
+    return 0;
+  }
+  if (backend_index < 0) {
+    request->metrics = snapshot.unrouted_metrics;
+    send_plain(req, 503, "Service Unavailable",
+               "503 service unavailable: resource backends are not supported\n");
+    return 0;
+  }
+  request->metrics = snapshot.backend_metrics[static_cast<size_t>(backend_index)];
+  const Backend& backend = config.backends()[static_cast<size_t>(backend_index)];
+  if (backend.endpoints.empty()) {
+    send_plain(req, 503, "Service Unavailable", "503 service unavailable: no ready endpoints\n");
+    return 0;
+  }
+  request->backend = backend_index;
 
   // X-Forwarded-For and X-Forwarded-Proto are added by h2o's proxy (emit_x_forwarded_headers).
   h2o_set_header_by_str(&req->pool, &req->headers, H2O_STRLIT("x-forwarded-host"), 0,
@@ -368,10 +476,18 @@ void Worker::try_next_endpoint(ProxyRequest* request) {
                "502 bad gateway: no endpoint accepted the connection\n");
     return;
   }
-  if (request->tried_count > 0) view.snapshot->backend_metrics[b]->record_retry(index_);
+  if (request->tried_count > 0) request->metrics->record_retry(index_);
   request->tried[request->tried_count++] = *chosen;
   request->endpoint = view.endpoints[b][*chosen];
+  request->last_endpoint = request->endpoint;
   ++request->endpoint->load.active_requests;
+  // Fast path: h2o's proxy will take an idle pooled connection that is alive, so there is nothing
+  // to retry — hand over at once (no socket export/import round trip through the pool).
+  if (pooled_connection_ready(&request->endpoint->pool, loop_)) {
+    request->connected_ns = now_ns();
+    hand_off(request);
+    return;
+  }
   h2o_timeout_link(loop_, &connect_timeout_, &request->timer.entry);
   // May call on_upstream_connected before returning (a pooled connection, or an immediate error).
   h2o_socketpool_connect(&request->connect_req, &request->endpoint->pool, loop_,
@@ -388,6 +504,7 @@ void Worker::on_upstream_connected(h2o_socket_t* sock, const char* err, void* da
     return;
   }
   request->endpoint->load.unhealthy_until_ns = 0;
+  request->connected_ns = self->now_ns();
   // The connection is known good: put it back in the endpoint's pool, from which h2o's proxy takes
   // a live connection (this one, or an older idle one) when it sends the request.
   h2o_socketpool_return(&request->endpoint->pool, sock);
@@ -406,8 +523,7 @@ void Worker::on_connect_timeout(h2o_timeout_entry_t* entry) {
 void Worker::connect_failed(ProxyRequest* request, const char* reason) {
   WorkerEndpoint* endpoint = request->endpoint;
   const int64_t now = now_ns();
-  request->view->snapshot->backend_metrics[static_cast<size_t>(request->backend)]
-      ->record_connect_error(index_);
+  request->metrics->record_connect_error(index_);
   if (endpoint->load.healthy(now)) {
     std::fprintf(stderr, "realproxy: worker %d: upstream %s: %s; marked unhealthy for %.0f s\n",
                  index_, endpoint->host_port.c_str(), reason,
@@ -447,18 +563,173 @@ void Worker::finish(ProxyRequest* request) {
     request->connect_req = nullptr;
   }
   if (h2o_timeout_is_linked(&request->timer.entry)) h2o_timeout_unlink(&request->timer.entry);
+  requests_.erase(request->req);
   const int64_t now = now_ns();
+  if (request->end_ns == 0) request->end_ns = now;
+  record_timing(request);
   const int status = request->req->res.status;
   if (WorkerEndpoint* endpoint = request->endpoint) {
     --endpoint->load.active_requests;
     if (request->handed_off_ns != 0 && status != 0) {
       endpoint->load.record_response_time(static_cast<double>(now - request->handed_off_ns) * 1e-6,
                                           now);
+      // Passive outlier detection (Envoy consecutive_5xx): an endpoint that answers (or whose
+      // connection fails with) 5xx this many times in a row is ejected for --unhealthy-for.
+      if (status >= 500 && env_.options->eject_after_5xx > 0) {
+        if (++endpoint->load.consecutive_5xx >=
+            static_cast<uint32_t>(env_.options->eject_after_5xx)) {
+          endpoint->load.consecutive_5xx = 0;
+          endpoint->load.unhealthy_until_ns = now + env_.options->unhealthy_for.ns();
+          request->metrics->record_ejection(index_);
+          std::fprintf(
+              stderr, "realproxy: worker %d: upstream %s: %d consecutive 5xx; ejected for %.0f s\n",
+              index_, endpoint->host_port.c_str(), env_.options->eject_after_5xx,
+              env_.options->unhealthy_for.to_seconds());
+        }
+      } else if (status < 500) {
+        endpoint->load.consecutive_5xx = 0;
+      }
     }
   }
-  request->view->snapshot->backend_metrics[static_cast<size_t>(request->backend)]->record_request(
-      index_, status, now - request->started_ns);
+  if (request->metrics != nullptr) {
+    request->metrics->record_request(index_, status, request->end_ns - request->started_ns);
+  }
   --in_flight_;
+}
+
+ProxyRequest* Worker::find_request(h2o_req_t* req) const {
+  const auto it = requests_.find(req);
+  return it == requests_.end() ? nullptr : it->second;
+}
+
+void Worker::on_response_start(h2o_filter_t* /*self*/, h2o_req_t* req, h2o_ostream_t** slot) {
+  if (Worker* self = t_worker) {
+    if (ProxyRequest* request = self->find_request(req);
+        request && request->response_start_ns == 0) {
+      request->response_start_ns = self->now_ns();
+    }
+  }
+  h2o_setup_next_ostream(req, slot);
+}
+
+void Worker::on_log_access(h2o_logger_t* /*self*/, h2o_req_t* req) {
+  Worker* self = t_worker;
+  if (self == nullptr) return;
+  ProxyRequest* request = self->find_request(req);
+  if (request == nullptr) return;
+  request->end_ns = self->now_ns();
+  self->record_timing(request);
+  if (self->env_.access_log_fd >= 0) self->write_access_log(*request);
+}
+
+void Worker::record_timing(ProxyRequest* request) {
+  if (request->timed) return;
+  request->timed = true;
+  MetricsRegistry& m = *env_.metrics;
+  if (request->accept_ns >= 0) m.record_phase(index_, RequestPhase::kAccept, request->accept_ns);
+  if (request->tls_handshake_ns >= 0) {
+    m.record_phase(index_, RequestPhase::kTlsHandshake, request->tls_handshake_ns);
+  }
+  m.record_phase(index_, RequestPhase::kHeaderParse,
+                 request->started_ns - request->request_begin_ns);
+  m.record_phase(index_, RequestPhase::kRoute, request->routed_ns - request->started_ns);
+  if (request->connected_ns != 0) {
+    m.record_phase(index_, RequestPhase::kUpstreamConnect,
+                   request->connected_ns - request->routed_ns);
+  }
+  if (request->handed_off_ns != 0 && request->response_start_ns >= request->handed_off_ns) {
+    m.record_phase(index_, RequestPhase::kUpstreamFirstByte,
+                   request->response_start_ns - request->handed_off_ns);
+  }
+  m.record_phase(index_, RequestPhase::kTotal, request->end_ns - request->total_from_ns);
+}
+
+namespace {
+
+// Appends `v` to an access log line, escaping quotes, backslashes and non-printable bytes as
+// \xNN (Apache's escaping).
+void append_escaped(std::string* line, std::string_view v) {
+  for (const char c : v) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x7f || c == '"' || c == '\\') {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", u);
+      *line += buf;
+    } else {
+      *line += c;
+    }
+  }
+}
+
+void append_micros(std::string* line, const char* name, int64_t ns, bool present) {
+  *line += ' ';
+  *line += name;
+  *line += '=';
+  if (!present) {
+    *line += '-';
+    return;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", static_cast<double>(std::max<int64_t>(0, ns)) * 1e-3);
+  *line += buf;
+}
+
+}  // namespace
+
+// Combined log format, then the timing breakdown in microseconds ("-": the phase did not happen
+// for this request), the endpoint and the number of endpoints tried.
+void Worker::write_access_log(const ProxyRequest& r) {
+  h2o_req_t* req = r.req;
+  std::string line;
+  line.reserve(320);
+  sockaddr_storage ss{};
+  const socklen_t len =
+      req->conn->callbacks->get_peername(req->conn, reinterpret_cast<sockaddr*>(&ss));
+  char host[INET6_ADDRSTRLEN] = "-";
+  if (len != 0 && ss.ss_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr, host, sizeof host);
+  } else if (len != 0 && ss.ss_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr, host, sizeof host);
+  }
+  line += host;
+  const time_t now = std::time(nullptr);
+  tm local{};
+  localtime_r(&now, &local);
+  char when[64];
+  std::strftime(when, sizeof when, " - - [%d/%b/%Y:%H:%M:%S %z] \"", &local);
+  line += when;
+  append_escaped(&line, view_of(req->input.method));
+  line += ' ';
+  append_escaped(&line, view_of(req->input.path));
+  char rest[96];
+  if (req->version >= 0x200) {
+    std::snprintf(rest, sizeof rest, " HTTP/%d\" %d %zu \"", req->version >> 8, req->res.status,
+                  req->bytes_sent);
+  } else {
+    std::snprintf(rest, sizeof rest, " HTTP/%d.%d\" %d %zu \"", req->version >> 8,
+                  req->version & 0xff, req->res.status, req->bytes_sent);
+  }
+  line += rest;
+  const ssize_t referer = h2o_find_header(&req->headers, H2O_TOKEN_REFERER, -1);
+  append_escaped(&line, referer >= 0 ? view_of(req->headers.entries[referer].value) : "-");
+  line += "\" \"";
+  const ssize_t agent = h2o_find_header(&req->headers, H2O_TOKEN_USER_AGENT, -1);
+  append_escaped(&line, agent >= 0 ? view_of(req->headers.entries[agent].value) : "-");
+  line += '"';
+  append_micros(&line, "accept_us", r.accept_ns, r.accept_ns >= 0);
+  append_micros(&line, "tls_us", r.tls_handshake_ns, r.tls_handshake_ns >= 0);
+  append_micros(&line, "parse_us", r.started_ns - r.request_begin_ns, true);
+  append_micros(&line, "route_us", r.routed_ns - r.started_ns, true);
+  append_micros(&line, "connect_us", r.connected_ns - r.routed_ns, r.connected_ns != 0);
+  append_micros(&line, "first_byte_us", r.response_start_ns - r.handed_off_ns,
+                r.handed_off_ns != 0 && r.response_start_ns >= r.handed_off_ns);
+  append_micros(&line, "total_us", r.end_ns - r.total_from_ns, true);
+  line += " upstream=";
+  line += r.last_endpoint != nullptr ? r.last_endpoint->host_port : "-";
+  line += " tries=" + std::to_string(r.tried_count) + "\n";
+  // One write per line on an O_APPEND descriptor: lines of concurrent workers do not interleave.
+  const ssize_t written = write(env_.access_log_fd, line.data(), line.size());
+  (void)written;
 }
 
 uint64_t Worker::request_key_hash(h2o_req_t* req) const {

@@ -55,11 +55,13 @@ struct WorkerEnvironment {
   SSL_CTX* front_ssl_ctx = nullptr;  // nullptr without a TLS listener
   MetricsRegistry* metrics = nullptr;
   SnapshotStore* snapshots = nullptr;
+  int access_log_fd = -1;  // -1: no access log
 };
 
 struct WorkerEndpoint;
 struct WorkerView;
 struct ProxyRequest;
+struct ConnectionState;
 
 class Worker {
  public:
@@ -80,6 +82,14 @@ class Worker {
   // h2o callbacks; run on the worker's thread.
   static int on_req(h2o_handler_t* self, h2o_req_t* req);
   static SSL_CTX* select_certificate(std::string_view server_name);
+  // The response starts (h2o filter): the end of the upstream-first-byte phase.
+  static void on_response_start(h2o_filter_t* self, h2o_req_t* req, h2o_ostream_t** slot);
+  // The response ended (h2o logger, called before the request's memory goes): timing breakdown,
+  // phase metrics and the access log line.
+  static void on_log_access(h2o_logger_t* self, h2o_req_t* req);
+  // OpenSSL info callback (front context and, through on_servername, every connection): the start
+  // and end of TLS handshakes.
+  static void on_tls_info(const SSL* ssl, int where, int ret);
 
  private:
   friend struct WorkerView;
@@ -101,6 +111,9 @@ class Worker {
   void connect_failed(ProxyRequest* request, const char* reason);
   void hand_off(ProxyRequest* request);
   void finish(ProxyRequest* request);
+  void record_timing(ProxyRequest* request);
+  void write_access_log(const ProxyRequest& request);
+  ProxyRequest* find_request(h2o_req_t* req) const;
   uint64_t request_key_hash(h2o_req_t* req) const;
   WorkerEndpoint* acquire_endpoint(const Endpoint& endpoint);
   void release_endpoint(WorkerEndpoint* endpoint);
@@ -123,6 +136,7 @@ class Worker {
 
   std::shared_ptr<WorkerView> view_;
   std::unordered_map<std::string, std::unique_ptr<WorkerEndpoint>> endpoints_;
+  std::unordered_map<const h2o_req_t*, ProxyRequest*> requests_;  // requests in the handler's care
   engine::Rng rng_;
   uint64_t in_flight_ = 0;
   bool draining_ = false;

@@ -115,6 +115,80 @@ std::optional<HttpResponse> http_request(int port, const std::string& host, cons
   return response;
 }
 
+KeepAliveClient::~KeepAliveClient() {
+  disconnect();
+}
+
+void KeepAliveClient::disconnect() {
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+  buffer_.clear();
+}
+
+std::optional<HttpResponse> KeepAliveClient::get(const std::string& host, const std::string& path,
+                                                 std::string* error) {
+  if (fd_ < 0) {
+    fd_ = connect_loopback(port_, error);
+    if (fd_ < 0) return std::nullopt;
+    ++connections_;
+    const int one = 1;
+    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  const std::string request =
+      "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: realproxy-test\r\n\r\n";
+  if (send(fd_, request.data(), request.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(request.size())) {
+    *error = "send failed";
+    disconnect();
+    return std::nullopt;
+  }
+  // Read until the head is complete, then until the body is (Content-Length or last chunk).
+  char buf[16384];
+  const auto read_more = [&]() {
+    const ssize_t n = recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) return false;
+    buffer_.append(buf, static_cast<size_t>(n));
+    return true;
+  };
+  size_t head_end;
+  while ((head_end = buffer_.find("\r\n\r\n")) == std::string::npos) {
+    if (!read_more()) {
+      *error = "connection closed before the response head";
+      disconnect();
+      return std::nullopt;
+    }
+  }
+  const std::string head = lower(buffer_.substr(0, head_end));
+  size_t total = std::string::npos;
+  const size_t cl = head.find("\r\ncontent-length:");
+  if (cl != std::string::npos) {
+    total = head_end + 4 + std::stoul(head.substr(cl + 17));
+    while (buffer_.size() < total) {
+      if (!read_more()) break;
+    }
+  } else if (head.find("\r\ntransfer-encoding: chunked") != std::string::npos) {
+    size_t end;
+    while ((end = buffer_.find("\r\n0\r\n\r\n", head_end)) == std::string::npos) {
+      if (!read_more()) break;
+    }
+    if (end != std::string::npos) total = end + 7;
+  }
+  if (total == std::string::npos || buffer_.size() < total) {
+    *error = "incomplete response: \"" + buffer_.substr(0, 200) + "\"";
+    disconnect();
+    return std::nullopt;
+  }
+  std::optional<HttpResponse> response = parse_response(buffer_.substr(0, total));
+  buffer_.erase(0, total);
+  if (!response) {
+    *error = "malformed response";
+    disconnect();
+    return response;
+  }
+  if (lower(response->header("connection")) == "close") disconnect();
+  return response;
+}
+
 std::string raw_exchange(int port, const std::string& bytes, std::chrono::milliseconds timeout) {
   std::string error;
   const int fd = connect_loopback(port, &error);

@@ -28,6 +28,29 @@ struct HttpResponse {
 std::optional<HttpResponse> http_request(int port, const std::string& host, const std::string& path,
                                          std::string* error, const std::string& method = "GET");
 
+// One HTTP/1.1 keep-alive connection to 127.0.0.1:port, for many requests in a row (responses
+// with Content-Length or chunked bodies).
+class KeepAliveClient {
+ public:
+  explicit KeepAliveClient(int port) : port_(port) {}
+  ~KeepAliveClient();
+  KeepAliveClient(const KeepAliveClient&) = delete;
+  KeepAliveClient& operator=(const KeepAliveClient&) = delete;
+
+  // GET path with Host: host on the open connection (connects first if needed). nullopt (and
+  // *error) if the connection fails or closes; the next call reconnects.
+  std::optional<HttpResponse> get(const std::string& host, const std::string& path,
+                                  std::string* error);
+  int connections_opened() const { return connections_; }
+
+ private:
+  void disconnect();
+  int port_;
+  int fd_ = -1;
+  int connections_ = 0;
+  std::string buffer_;
+};
+
 // Sends raw bytes, then reads until the peer closes or `timeout` passes; returns what was read.
 std::string raw_exchange(int port, const std::string& bytes,
                          std::chrono::milliseconds timeout = std::chrono::milliseconds(3000));

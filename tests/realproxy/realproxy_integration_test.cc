@@ -328,6 +328,9 @@ TEST(RealproxyResilience, KilledPodRequestsStillSucceed) {
       m.body.find("realproxy_upstream_connect_errors_total{service=\"default/juice-svc\"} 0\n"),
       std::string::npos)
       << "expected connect errors to be counted";
+  EXPECT_EQ(m.body.find("realproxy_upstream_retries_total{service=\"default/juice-svc\"} 0\n"),
+            std::string::npos)
+      << "requests that met the dead pod were retried on another endpoint";
 }
 
 TEST(RealproxyReload, SighupChangesRoutingWithoutFailingRequests) {
