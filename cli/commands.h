@@ -14,5 +14,12 @@ inline constexpr int kExitUsage = 2;
 void add_validate_command(CLI::App& app, int* exit_code);
 void add_schema_command(CLI::App& app, int* exit_code);
 void add_run_command(CLI::App& app, int* exit_code);
+void add_compare_command(CLI::App& app, int* exit_code);
+void add_sweep_command(CLI::App& app, int* exit_code);
+void add_plan_command(CLI::App& app, int* exit_code);
+void add_report_command(CLI::App& app, int* exit_code);
+
+// Records the command line (and working directory) for the "how to reproduce" of reports.
+void set_reproduce_command(int argc, const char* const* argv);
 
 }  // namespace ingresslab::cli

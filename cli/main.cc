@@ -12,9 +12,20 @@
 int main(int argc, char** argv) {
   CLI::App app{
       "ingresslab — a discrete-event simulator and benchmark harness for Kubernetes ingress "
-      "routing.\n\nExamples:\n  ingresslab run scenarios/cafe.yaml\n  ingresslab validate "
-      "scenarios/cafe.yaml\n  ingresslab schema "
-      "--markdown -o docs/scenario-reference.md",
+      "routing.\n\nExamples:\n"
+      "  ingresslab run scenarios/cafe.yaml --report report.html\n"
+      "  ingresslab validate scenarios/*.yaml\n"
+      "  ingresslab compare scenarios/cafe.yaml\n"
+      "  ingresslab sweep scenarios/cafe.yaml --set workload.rps=1000..8000:1000\n"
+      "  ingresslab plan scenarios/cafe.yaml --target-rps 4000 --slo p99=50ms "
+      "--vary ingress.replicas=1..4\n"
+      "  ingresslab report result.json -o report.html\n"
+      "  sudo ingresslab testbed up scenarios/cafe.yaml && sudo ingresslab replay "
+      "scenarios/cafe.yaml --target testbed\n"
+      "  ingresslab export kind scenarios/cafe.yaml -o out/kind\n"
+      "  ingresslab schema -o docs/scenario-reference.md\n\n"
+      "Exit codes: 0 ok, 1 SLO not met (plan) or nothing succeeded (replay), 2 usage or input "
+      "error. Every command has --help with examples.",
       "ingresslab"};
   app.set_version_flag("--version", "ingresslab " INGRESSLAB_VERSION);
   app.require_subcommand(1);
@@ -22,6 +33,11 @@ int main(int argc, char** argv) {
   ingresslab::cli::add_run_command(app, &exit_code);
   ingresslab::cli::add_validate_command(app, &exit_code);
   ingresslab::cli::add_schema_command(app, &exit_code);
+  ingresslab::cli::add_compare_command(app, &exit_code);
+  ingresslab::cli::add_sweep_command(app, &exit_code);
+  ingresslab::cli::add_plan_command(app, &exit_code);
+  ingresslab::cli::add_report_command(app, &exit_code);
+  ingresslab::cli::set_reproduce_command(argc, argv);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

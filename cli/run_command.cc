@@ -3,7 +3,6 @@
 #include <unistd.h>
 #include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +10,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/experiment.h"
 #include "cli/report_html.h"
 #include "cli/report_text.h"
 #include "models/simulate.h"
@@ -20,11 +20,6 @@
 
 namespace ingresslab::cli {
 namespace {
-
-std::atomic<bool> g_interrupted{false};
-extern "C" void on_sigint(int) {
-  g_interrupted.store(true);
-}
 
 struct RunArgs {
   std::string file;
@@ -40,54 +35,6 @@ struct RunArgs {
   std::string report;
 };
 
-// `arg` as a POSIX shell word.
-std::string shell_quote(const std::string& arg) {
-  const bool plain = !arg.empty() && arg.find_first_not_of(
-                                         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                         "0123456789_-./:=@%+,") == std::string::npos;
-  if (plain) return arg;
-  std::string quoted = "'";
-  for (char c : arg) {
-    quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  }
-  return quoted + "'";
-}
-
-// The command that reproduces this run: the options as given, from the directory it ran in.
-std::string command_line_of(const RunArgs& a) {
-  std::string cmd = "ingresslab run " + shell_quote(a.file);
-  auto option = [&](const std::string& name, const std::string& value) {
-    cmd += " " + name + " " + shell_quote(value);
-  };
-  if (!a.variant.empty()) option("--variant", a.variant);
-  if (a.seed) option("--seed", std::to_string(*a.seed));
-  if (a.replications) option("--replications", std::to_string(*a.replications));
-  if (a.threads) option("--threads", std::to_string(*a.threads));
-  if (!a.duration.empty()) option("--duration", a.duration);
-  for (const std::string& s : a.sets) {
-    option("--set", s);
-  }
-  if (a.format != "text") option("--format", a.format);
-  if (!a.output.empty()) option("-o", a.output);
-  option("--report", a.report);
-  std::error_code ec;
-  const std::filesystem::path cwd = std::filesystem::current_path(ec);
-  return ec ? cmd : "cd " + shell_quote(cwd.string()) + "\n" + cmd;
-}
-
-// Why the report cannot be written to `path`, or "" when it looks writable. Checked before the
-// simulation so a long run does not end in a typo.
-std::string report_path_problem(const std::string& path) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) return "is a directory";
-  fs::path dir = fs::path(path).parent_path();
-  if (dir.empty()) dir = ".";
-  if (!fs::is_directory(dir, ec)) return "directory " + dir.string() + " does not exist";
-  if (access(dir.c_str(), W_OK) != 0) return "directory " + dir.string() + " is not writable";
-  return "";
-}
-
 // Renders and writes the HTML report; returns the exit code. The Qt application lives only here.
 int write_report(const RunArgs& a, const result::RunResult& combined) {
   std::ifstream in(a.file, std::ios::binary);
@@ -96,7 +43,7 @@ int write_report(const RunArgs& a, const result::RunResult& combined) {
   std::string html;
   {
     viz::OffscreenApplication qt;
-    html = render_html(combined, scenario_text.str(), command_line_of(a));
+    html = render_html(combined, scenario_text.str(), recorded_command());
   }
   std::ofstream f(a.report, std::ios::binary | std::ios::trunc);
   f << html;
@@ -125,7 +72,7 @@ int run(const RunArgs& a) {
     assignments.emplace_back(s.substr(0, eq), s.substr(eq + 1));
   }
   if (!a.report.empty()) {
-    if (std::string problem = report_path_problem(a.report); !problem.empty()) {
+    if (std::string problem = output_path_problem(a.report); !problem.empty()) {
       std::cerr << "ingresslab run: --report " << a.report << ": " << problem << "\n";
       return kExitUsage;
     }
@@ -143,24 +90,10 @@ int run(const RunArgs& a) {
   options.threads = a.threads;
   options.seed = a.seed;
   if (!a.duration.empty()) {
-    // Same units as the scenario: reuse the loader through an assignment on a scratch copy.
-    scenario::Scenario scratch;
-    if (std::string e = scenarios::assign_field_path(&scratch, "run.duration", a.duration);
-        !e.empty()) {
-      std::cerr << "ingresslab run: --duration " << a.duration << ": " << e << "\n";
-      return kExitUsage;
-    }
-    options.duration_s = static_cast<double>(scratch.run().duration().seconds()) +
-                         scratch.run().duration().nanos() * 1e-9;
-    if (*options.duration_s <= 0) {
-      std::cerr << "ingresslab run: --duration must be > 0\n";
-      return kExitUsage;
-    }
+    options.duration_s = parse_duration_flag("ingresslab run", "--duration", a.duration, true);
+    if (!options.duration_s) return kExitUsage;
   }
-  options.cancel = &g_interrupted;
-  std::signal(SIGINT, on_sigint);
-  const bool tty = isatty(STDERR_FILENO) != 0;
-  const auto started = std::chrono::steady_clock::now();
+  options.cancel = interrupt_flag();
 
   result::RunResult combined;
   for (const std::string& v : variants) {
@@ -170,18 +103,10 @@ int run(const RunArgs& a) {
       return kExitUsage;
     }
     const std::string label = v.empty() ? "base" : v;
-    options.on_progress = [&](int done, int total) {
-      const double elapsed =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      if (elapsed < 1.0 && done < total) return;
-      if (tty) {
-        std::fprintf(stderr, "\r%s: replication %d/%d (%.1fs)%s", label.c_str(), done, total,
-                     elapsed, done == total ? "\n" : "");
-      } else {
-        std::fprintf(stderr, "%s: replication %d/%d done (%.1fs)\n", label.c_str(), done, total,
-                     elapsed);
-      }
-    };
+    Progress progress(
+        "run " + label,
+        options.replications.value_or(static_cast<int>(resolved.scenario.run().replications())));
+    options.on_progress = [&](int done, int) { progress.update(done); };
     // One trace per variant: FILE for a single run, FILE.<variant> when several run.
     options.trace_path = a.trace.empty() || variants.size() == 1 ? a.trace : a.trace + "." + label;
     models::SimulateOutput sim = models::simulate(resolved.scenario, loaded.base_dir, options);
@@ -190,7 +115,7 @@ int run(const RunArgs& a) {
       return kExitUsage;
     }
     sim.result.set_variant(v);
-    if (g_interrupted.load()) sim.result.mutable_run()->set_partial(true);
+    if (interrupted()) sim.result.mutable_run()->set_partial(true);
     if (variants.size() == 1) {
       combined = sim.result;
     } else {
@@ -200,7 +125,7 @@ int run(const RunArgs& a) {
       }
       (*combined.mutable_variants())[label] = sim.result;
     }
-    if (g_interrupted.load()) break;
+    if (interrupted()) break;
   }
   std::string text;
   if (a.format == "json") {
@@ -223,7 +148,7 @@ int run(const RunArgs& a) {
   if (!a.report.empty()) {
     if (int code = write_report(a, combined); code != kExitOk) return code;
   }
-  if (g_interrupted.load()) std::cerr << "interrupted: results are partial\n";
+  if (interrupted()) std::cerr << "interrupted: results are partial\n";
   return kExitOk;
 }
 

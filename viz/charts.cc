@@ -37,30 +37,6 @@ QFont font_of_size(int pixel_size, bool bold = false) {
   return f;
 }
 
-// A chart with the house look: white, square, no shadow, no animation, legend at the bottom.
-std::unique_ptr<QChart> make_chart(const QString& title) {
-  auto chart = std::make_unique<QChart>();
-  chart->setTheme(QChart::ChartThemeLight);
-  chart->setAnimationOptions(QChart::NoAnimation);
-  chart->setBackgroundRoundness(0);
-  chart->setDropShadowEnabled(false);
-  chart->setBackgroundBrush(Qt::white);
-  chart->setTitle(title);
-  chart->setTitleFont(font_of_size(16, true));
-  chart->setMargins(QMargins(8, 4, 8, 4));
-  chart->legend()->setAlignment(Qt::AlignBottom);
-  chart->legend()->setFont(font_of_size(12));
-  return chart;
-}
-
-void style_axis(QAbstractAxis* axis, const QString& title) {
-  axis->setTitleText(title);
-  axis->setTitleFont(font_of_size(12));
-  axis->setLabelsFont(font_of_size(12));
-  axis->setGridLineColor(QColor(0xdd, 0xdd, 0xdd));
-  axis->setMinorGridLineColor(QColor(0xf0, 0xf0, 0xf0));
-}
-
 // Names in first-seen order over every run (hops or components), so a run that lacks one still
 // lines up with the others.
 template <typename Items, typename NameOf>
@@ -173,6 +149,29 @@ double nice_step(double raw) {
 }
 
 }  // namespace
+
+std::unique_ptr<QChart> make_chart(const QString& title, ChartLook look) {
+  auto chart = std::make_unique<QChart>();
+  chart->setTheme(QChart::ChartThemeLight);
+  chart->setAnimationOptions(QChart::NoAnimation);
+  chart->setBackgroundRoundness(0);
+  chart->setDropShadowEnabled(false);
+  chart->setBackgroundBrush(Qt::white);
+  chart->setTitle(title);
+  chart->setTitleFont(font_of_size(look.text_px + 4, true));
+  chart->setMargins(QMargins(8, 4, 8, 4));
+  chart->legend()->setAlignment(Qt::AlignBottom);
+  chart->legend()->setFont(font_of_size(look.text_px));
+  return chart;
+}
+
+void style_axis(QAbstractAxis* axis, const QString& title, ChartLook look) {
+  axis->setTitleText(title);
+  axis->setTitleFont(font_of_size(look.text_px));
+  axis->setLabelsFont(font_of_size(look.text_px));
+  axis->setGridLineColor(QColor(0xdd, 0xdd, 0xdd));
+  axis->setMinorGridLineColor(QColor(0xf0, 0xf0, 0xf0));
+}
 
 std::vector<NamedRun> runs_of(const result::RunResult& result) {
   std::vector<NamedRun> runs;
@@ -470,6 +469,113 @@ std::unique_ptr<QChart> throughput_errors_chart(const std::vector<NamedRun>& run
   errors_axis->setRange(0, max_errors > 0 ? max_errors * 1.1 : 1);
   errors_axis->applyNiceNumbers();
   chart->setPreferredSize(kChartWidth, 380);
+  return chart;
+}
+
+std::unique_ptr<QChart> xy_chart(const XyChartSpec& spec) {
+  auto chart = make_chart(qstr(spec.title));
+  auto* x = new QValueAxis;
+  style_axis(x, qstr(spec.x_title));
+  x->setLabelFormat("%g");
+  chart->addAxis(x, Qt::AlignBottom);
+  QAbstractAxis* y = nullptr;
+  QLogValueAxis* log_y = nullptr;
+  QValueAxis* lin_y = nullptr;
+  if (spec.log_y) {
+    log_y = new QLogValueAxis;
+    log_y->setBase(10);
+    log_y->setLabelFormat("%g");
+    log_y->setMinorTickCount(-1);
+    y = log_y;
+  } else {
+    lin_y = new QValueAxis;
+    lin_y->setLabelFormat("%g");
+    y = lin_y;
+  }
+  style_axis(y, qstr(spec.y_title));
+  chart->addAxis(y, Qt::AlignLeft);
+  double x_min = std::numeric_limits<double>::infinity();
+  double x_max = -x_min;
+  double y_lo = std::numeric_limits<double>::infinity();
+  double y_hi = -y_lo;
+  auto extend = [&](double px, double py) {
+    x_min = std::min(x_min, px);
+    x_max = std::max(x_max, px);
+    y_lo = std::min(y_lo, py);
+    y_hi = std::max(y_hi, py);
+  };
+  for (size_t i = 0; i < spec.series.size(); ++i) {
+    const XySeries& s = spec.series[i];
+    auto* line = new QLineSeries;
+    line->setName(qstr(s.name));
+    line->setPen(QPen(series_color(i), 2, s.dashed ? Qt::DashLine : Qt::SolidLine));
+    line->setPointsVisible(s.markers);
+    for (const auto& [px, py] : s.points) {
+      if (!std::isfinite(px) || !std::isfinite(py) || (spec.log_y && py <= 0)) continue;
+      line->append(px, py);
+      extend(px, py);
+    }
+    chart->addSeries(line);
+    line->attachAxis(x);
+    line->attachAxis(y);
+  }
+  if (!std::isfinite(x_min)) {
+    x_min = 0;
+    x_max = 1;
+  }
+  for (const ReferenceLine& v : spec.vertical) {
+    x_min = std::min(x_min, v.value);
+    x_max = std::max(x_max, v.value);
+  }
+  if (!std::isfinite(y_lo)) {
+    y_lo = spec.log_y ? 1 : 0;
+    y_hi = 1;
+  }
+  for (const ReferenceLine& h : spec.horizontal) {
+    if (spec.log_y && h.value <= 0) continue;
+    y_lo = std::min(y_lo, h.value);
+    y_hi = std::max(y_hi, h.value);
+  }
+  double axis_lo = 0, axis_hi = 1;
+  if (spec.log_y) {
+    axis_lo = std::pow(10, std::floor(std::log10(y_lo)));
+    axis_hi = std::pow(10, std::ceil(std::log10(y_hi)));
+    if (axis_hi <= axis_lo) axis_hi = axis_lo * 10;
+    log_y->setRange(axis_lo, axis_hi);
+  } else {
+    axis_lo = spec.y_min;
+    axis_hi = spec.y_max.value_or(y_hi > axis_lo ? y_hi * 1.08 : axis_lo + 1);
+    lin_y->setRange(axis_lo, axis_hi);
+    if (!spec.y_max) lin_y->applyNiceNumbers();
+    axis_lo = lin_y->min();
+    axis_hi = lin_y->max();
+  }
+  if (x_max <= x_min) x_max = x_min + 1;
+  x->setRange(x_min, x_max);
+  x->applyNiceNumbers();
+  const QColor grey(0x59, 0x63, 0x6e);
+  for (const ReferenceLine& v : spec.vertical) {
+    auto* line = new QLineSeries;
+    line->setName(qstr(v.name));
+    line->setPen(QPen(grey, 1.5, Qt::DashLine));
+    line->append(v.value, axis_lo);
+    line->append(v.value, axis_hi);
+    chart->addSeries(line);
+    line->attachAxis(x);
+    line->attachAxis(y);
+  }
+  for (const ReferenceLine& h : spec.horizontal) {
+    if (spec.log_y && h.value <= 0) continue;
+    auto* line = new QLineSeries;
+    line->setName(qstr(h.name));
+    line->setPen(QPen(QColor(0xe1, 0x57, 0x59), 1.5, Qt::DashDotLine));
+    line->append(x->min(), h.value);
+    line->append(x->max(), h.value);
+    chart->addSeries(line);
+    line->attachAxis(x);
+    line->attachAxis(y);
+  }
+  chart->setPreferredSize(kChartWidth, 400);
   return chart;
 }
 

@@ -7,12 +7,15 @@
 // viz/offscreen.h for one that needs no display).
 #pragma once
 
+#include <QtCharts/QAbstractAxis>
 #include <QtCharts/QChart>
 #include <QtCore/QSize>
 #include <QtCore/QString>
 #include <QtGui/QColor>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "scenarios/proto/result.pb.h"
@@ -38,6 +41,16 @@ const char* percentile_label(Percentile p);
 // The percentile of a latency distribution, in ms.
 double percentile_ms(const result::LatencyMs& latency, Percentile p);
 
+// The house look every chart shares (white, square, no shadow, no animation, legend at the
+// bottom), with text sizes in pixels so an SVG looks the same whatever the screen's DPI was.
+// `text_px` sizes legend and axis text; the title is 4 px larger. Builders in other files (the
+// visualizer's hop charts) start from these so every chart looks alike.
+struct ChartLook {
+  int text_px = 12;
+};
+std::unique_ptr<QChart> make_chart(const QString& title, ChartLook look = {});
+void style_axis(QAbstractAxis* axis, const QString& title, ChartLook look = {});
+
 // The colour of the i-th series (variants, hops): a 10-colour qualitative palette (Tableau 10),
 // repeating after 10. Charts use it so a variant has the same colour in every chart.
 QColor series_color(size_t index);
@@ -62,6 +75,33 @@ std::unique_ptr<QChart> component_utilization_chart(const std::vector<NamedRun>&
 // and errors/s per run (dashed, right axis; a bucket's errors over all replications divided by
 // bucket width × replications, the same per-replication rate as rps).
 std::unique_ptr<QChart> throughput_errors_chart(const std::vector<NamedRun>& runs);
+
+// A line chart of y against x (sweep and plan curves: latency or utilisation against load).
+struct XySeries {
+  std::string name;
+  std::vector<std::pair<double, double>> points;  // (x, y), in x order
+  bool dashed = false;
+  bool markers = true;  // a dot on every point
+};
+// A reference line across the plot: vertical at x (a knee, the target rate) or horizontal at y
+// (an SLO), drawn dashed in grey and named in the legend.
+struct ReferenceLine {
+  std::string name;
+  double value = 0;
+};
+struct XyChartSpec {
+  std::string title;
+  std::string x_title;
+  std::string y_title;
+  std::vector<XySeries> series;
+  std::vector<ReferenceLine> vertical;
+  std::vector<ReferenceLine> horizontal;
+  bool log_y = false;           // log axis (whole decades); points with y <= 0 are left out
+  double y_min = 0;             // lower end of a linear y axis
+  std::optional<double> y_max;  // upper end of a linear y axis (default: the data's, rounded)
+};
+// Colours: series in palette order (series_color), reference lines grey.
+std::unique_ptr<QChart> xy_chart(const XyChartSpec& spec);
 
 // The chart drawn into an SVG document of `size` pixels (user units); returns its text (UTF-8
 // XML, starting with "<?xml"), compacted: QSvgGenerator's empty groups dropped and line segments

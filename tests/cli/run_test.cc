@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "scenarios/proto/result.pb.h"
+#include "tests/cli/browser.h"
 
 namespace ingresslab {
 namespace {
@@ -52,10 +53,6 @@ std::string ms3(double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.3f", v);
   return buf;
-}
-
-bool on_path(const std::string& program) {
-  return std::system(("command -v " + program + " >/dev/null 2>&1").c_str()) == 0;
 }
 
 class RunCommandTest : public ::testing::Test {
@@ -172,8 +169,10 @@ TEST_F(RunCommandTest, ReportNumbersAreTheJsonNumbers) {
   }
   // The rest of the page: the scenario (escaped) and how to reproduce.
   EXPECT_NE(html_.find("name: cli-small"), std::string::npos);
-  EXPECT_NE(html_.find("ingresslab run small.yaml --replications 2 --duration 3s"),
+  // The exact command, from the directory it ran in.
+  EXPECT_NE(html_.find(std::string("ingresslab ") + kRun + " --format json -o "),
             std::string::npos);
+  EXPECT_NE(html_.find("cd " + fs::current_path().string()), std::string::npos);
   EXPECT_TRUE(html_.find("Best on p99") != std::string::npos ||
               html_.find("All variants tie on p99") != std::string::npos);
 }
@@ -194,50 +193,35 @@ TEST_F(RunCommandTest, ReportThatCannotBeWrittenIsAUsageError) {
   EXPECT_NE(r.err.find("cannot write"), std::string::npos) << r.err;
 }
 
-// Chromium, when present, draws the page: proof the inline SVG is valid to a browser.
+// Chromium, when present, draws the page: proof the inline SVG is valid to a browser and the
+// page logs no console errors.
 TEST_F(RunCommandTest, ReportRendersInAHeadlessBrowser) {
-  std::string browser;
-  for (const char* candidate : {"chromium", "chromium-browser"}) {
-    if (on_path(candidate)) {
-      browser = candidate;
-      break;
-    }
-  }
+  const std::string browser = testing::find_chromium();
   if (browser.empty()) {
     GTEST_SKIP() << "chromium is not installed: the headless rendering check is skipped "
                     "(apt-get install chromium to run it)";
   }
   run_with_report();
-  const fs::path png = dir_ / "report.png";
-  const fs::path profile = dir_ / "chromium-profile";
-  const std::string command =
-      "timeout 120 " + browser +
-      " --headless --no-sandbox --disable-gpu --disable-background-networking "
-      "--disable-component-update --disable-sync --no-first-run --user-data-dir='" +
-      profile.string() + "' --screenshot='" + png.string() + "' --window-size=1200,2000 'file://" +
-      (dir_ / "report.html").string() + "' >'" + (dir_ / "chromium.log").string() + "' 2>&1";
-  ASSERT_EQ(std::system(command.c_str()), 0) << read_file(dir_ / "chromium.log");
-  QImage image;
-  ASSERT_TRUE(image.load(QString::fromStdString(png.string()))) << "no PNG at " << png;
-  ASSERT_FALSE(image.isNull());
-  std::set<QRgb> colours;
+  const testing::BrowserRendering r =
+      testing::render_in_chromium(browser, dir_ / "report.html", dir_);
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  EXPECT_TRUE(r.console.empty()) << "console: " << r.console.front();
+  const QImage& image = r.screenshot;
   // The first series colour (base's CDF line, the first hop's bars) filling areas below the
   // header (whose links share the colour): the browser drew the inline SVG.
   size_t chart_blue = 0;
-  for (int y = 0; y < image.height(); y += 2) {
+  for (int y = 600; y < image.height(); y += 2) {
     for (int x = 0; x < image.width(); x += 2) {
       const QRgb pixel = image.pixel(x, y);
-      colours.insert(pixel);
-      if (y >= 600 && std::abs(qRed(pixel) - 0x4e) < 8 && std::abs(qGreen(pixel) - 0x79) < 8 &&
+      if (std::abs(qRed(pixel) - 0x4e) < 8 && std::abs(qGreen(pixel) - 0x79) < 8 &&
           std::abs(qBlue(pixel) - 0xa7) < 8) {
         ++chart_blue;
       }
     }
   }
-  EXPECT_GT(colours.size(), 16u) << "the screenshot is (nearly) one colour";
+  EXPECT_GT(r.colours, 16u) << "the screenshot is (nearly) one colour";
   EXPECT_GT(chart_blue, 1000u) << "no chart drawn in the first 2000 px";
-  std::fprintf(stderr, "screenshot: %zu colours, %zu chart-blue samples\n", colours.size(),
-               chart_blue);
+  std::fprintf(stderr, "screenshot: %zu colours, %zu chart-blue samples\n", r.colours, chart_blue);
 }
 
 // ---- the other formats ----
