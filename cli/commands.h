@@ -18,6 +18,10 @@ void add_compare_command(CLI::App& app, int* exit_code);
 void add_sweep_command(CLI::App& app, int* exit_code);
 void add_plan_command(CLI::App& app, int* exit_code);
 void add_report_command(CLI::App& app, int* exit_code);
+void add_replay_command(CLI::App& app, int* exit_code);
+void add_export_command(CLI::App& app, int* exit_code);
+void add_validate_live_command(CLI::App& app, int* exit_code);
+void add_testbed_command(CLI::App& app, int* exit_code);
 
 // Records the command line (and working directory) for the "how to reproduce" of reports.
 void set_reproduce_command(int argc, const char* const* argv);

@@ -37,6 +37,10 @@ int main(int argc, char** argv) {
   ingresslab::cli::add_sweep_command(app, &exit_code);
   ingresslab::cli::add_plan_command(app, &exit_code);
   ingresslab::cli::add_report_command(app, &exit_code);
+  ingresslab::cli::add_replay_command(app, &exit_code);
+  ingresslab::cli::add_export_command(app, &exit_code);
+  ingresslab::cli::add_validate_live_command(app, &exit_code);
+  ingresslab::cli::add_testbed_command(app, &exit_code);
   ingresslab::cli::set_reproduce_command(argc, argv);
   try {
     app.parse(argc, argv);

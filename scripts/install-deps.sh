@@ -24,6 +24,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   clang libclang-rt-14-dev  # libFuzzer targets
   iproute2 iptables nftables procps  # live tests (network namespaces, kube-proxy rules)
+  openssl                 # ingresslab testbed: self-signed certificates (openssl req)
   curl                    # HTTP/2 client in realproxy's integration tests
   chromium                # the HTML report test renders the report in a real headless browser
 )
