@@ -533,6 +533,8 @@ result::RunResult aggregate_replications(const std::vector<std::optional<result:
           conn.upstream_requests_on_reused_connections() +
           c.upstream_requests_on_reused_connections());
       conn.set_retries(conn.retries() + c.retries());
+      if (c.has_client_retries())
+        conn.set_client_retries(conn.client_retries() + c.client_retries());
       conn.set_forwarded_to_other_node(conn.forwarded_to_other_node() +
                                        c.forwarded_to_other_node());
       zone.set_bytes(zone.bytes() + r->cross_zone().bytes());

@@ -479,8 +479,10 @@ void error_table(std::string& out, const std::vector<NamedRun>& runs) {
   metric_rows(out, runs, "upstream requests on reused connections", "", [](const R& r) {
     return count(r.connections().upstream_requests_on_reused_connections());
   });
-  metric_rows(out, runs, "retries", "",
+  metric_rows(out, runs, "retries", "by the proxy, to another endpoint",
               [](const R& r) { return count(r.connections().retries()); });
+  metric_rows(out, runs, "client retries", "new attempts by clients after a timeout or 5xx",
+              [](const R& r) { return count(r.connections().client_retries()); });
   metric_rows(out, runs, "forwarded to another node",
               "externalTrafficPolicy Cluster: extra hop + SNAT",
               [](const R& r) { return count(r.connections().forwarded_to_other_node()); });

@@ -84,6 +84,12 @@ void render_one(std::string& out, const result::RunResult& r, const std::string&
                 static_cast<unsigned long long>(c.upstream_connections_opened()),
                 static_cast<unsigned long long>(c.upstream_requests_on_reused_connections()));
   out += buf;
+  if (c.retries() > 0 || c.has_client_retries()) {
+    std::snprintf(buf, sizeof buf, "  retries: proxy %llu  client %llu\n",
+                  static_cast<unsigned long long>(c.retries()),
+                  static_cast<unsigned long long>(c.client_retries()));
+    out += buf;
+  }
   if (r.cross_zone().bytes() > 0) {
     std::snprintf(buf, sizeof buf, "  cross-zone: %.1f MiB (cost %.4f)\n",
                   r.cross_zone().bytes() / 1048576.0, r.cross_zone().cost());

@@ -49,10 +49,17 @@ enum class Failure : uint8_t {
 };
 constexpr uint32_t kNoConnection = UINT32_MAX;
 
+// nginx's non-idempotent methods (proxy_next_upstream non_idempotent): POST, LOCK, PATCH. Both
+// the proxy's and the client's retries of a request already sent honour it.
+bool idempotent(const std::string& method) {
+  return method != "POST" && method != "LOCK" && method != "PATCH";
+}
+
 // A request in flight. Pooled: ids are indices, recycled when the request ends.
 struct Request {
-  int64_t intended_ns = 0;     // when the client meant to send it (latency is measured from here)
-  int64_t stage_start_ns = 0;  // when the current hop began (for queueing/service split)
+  int64_t intended_ns = 0;       // when the client meant to send it (latency is measured from here)
+  int64_t attempt_start_ns = 0;  // when the client sent the current attempt (its timeout counts)
+  int64_t stage_start_ns = 0;    // when the current hop began (for queueing/service split)
   int64_t upstream_start_ns = 0;
   std::array<int64_t, kHopCount> queue_ns{};
   std::array<int64_t, kHopCount> service_ns{};
@@ -64,8 +71,9 @@ struct Request {
   int32_t user = -1;  // closed-loop user
   uint32_t request_bytes = 0;
   uint32_t response_bytes = 0;
-  uint8_t attempts = 0;
-  uint64_t tried_mask = 0;  // endpoints already tried (first 64)
+  uint8_t attempts = 0;         // proxy retries of the current client attempt
+  uint8_t client_attempts = 0;  // client retries so far (workload.clients[].retries)
+  uint64_t tried_mask = 0;      // endpoints already tried (first 64)
   // Hop time charged since the current upstream attempt began (to re-attribute a timed-out one).
   int64_t attempt_added_ns = 0;
   EventId timeout;
@@ -204,6 +212,8 @@ class Chain {
   void on_response_at_ingress(uint64_t request);
   void on_response_at_client(uint64_t request);
   void on_timeout(uint64_t request);
+  // The client gave up on the request for good: the timeout error, the user's next think time.
+  void timed_out(uint32_t id);
   void on_fault(uint64_t fault);
   void on_endpoint_update(uint64_t packed);
   void on_pod_restart(uint64_t packed);
@@ -237,6 +247,13 @@ class Chain {
   // A new request of `group` (from closed-loop `user`, or -1), of request class `forced_class`
   // (a replayed row's), or -1 to draw the group's mix.
   void start_request(uint32_t group, int32_t user, int32_t forced_class = -1);
+  // Sends the request's current client attempt: arms the client timeout, then a connection with
+  // spare capacity or a new one.
+  void send_attempt(uint32_t id);
+  // Client-side retry (workload.clients[].retries) of a request whose attempt ended in `failure`:
+  // if allowed, the logical request continues as a new attempt under a new id (returned true) and
+  // `id` is left without user and unmeasured, to be finished by the caller.
+  bool client_retry(uint32_t id, Status failure);
   int32_t open_connection(uint32_t group, Request& r);
   void release_connection(Request& r);
   void enqueue_cpu(int ingress, int worker, CpuJob job);
@@ -413,7 +430,9 @@ ReplicationStats Chain::run() {
   arrivals_open_ = false;
   int64_t drain_ns = 60'000'000'000;
   for (const auto& g : sc_.workload().clients()) {
-    if (ns_of(g.timeout()) > 0) drain_ns = std::min(drain_ns, ns_of(g.timeout()) + 1'000'000'000);
+    // Each client attempt ends by its timeout at the latest.
+    if (ns_of(g.timeout()) > 0)
+      drain_ns = std::min(drain_ns, ns_of(g.timeout()) * (g.retries() + 1) + 1'000'000'000);
   }
   const int64_t drain_end = window_end_ns_ + drain_ns;
   while (measured_in_flight_ > 0 && sim_.now().ns() < drain_end) {
@@ -548,7 +567,6 @@ void Chain::start_request(uint32_t group, int32_t user, int32_t forced_class) {
   const uint32_t id = new_request();
   Request& r = requests_[id];
   r.intended_ns = sim_.now().ns();
-  r.stage_start_ns = r.intended_ns;
   r.group = group;
   r.user = user;
   r.measured = in_window(r.intended_ns);
@@ -566,6 +584,15 @@ void Chain::start_request(uint32_t group, int32_t user, int32_t forced_class) {
       r.request_class = static_cast<uint32_t>(g.class_cdf.size() - 1);
   }
   r.request_bytes = static_cast<uint32_t>(std::max(0.0, g.request_size->sample(rng_mix_)));
+  send_attempt(id);
+}
+
+void Chain::send_attempt(uint32_t id) {
+  Request& r = requests_[id];
+  const uint32_t group = r.group;
+  const GroupSpec& g = spec_.groups[group];
+  r.attempt_start_ns = sim_.now().ns();
+  r.stage_start_ns = r.attempt_start_ns;
   const int64_t timeout = ns_of(g.config->timeout());
   if (timeout > 0)
     r.timeout = sim_.schedule_in<&Chain::on_timeout>(Duration::nanoseconds(timeout), this, id);
@@ -604,6 +631,34 @@ void Chain::start_request(uint32_t group, int32_t user, int32_t forced_class) {
   const int32_t cid = open_connection(group, r);
   if (cid < 0) return;  // refused; already completed
   r.connection = static_cast<uint32_t>(cid);
+}
+
+// The client sends the same request (class, size) again at once, as a new request: on its
+// keep-alive connection if that is still usable, else on a new one. Only idempotent methods,
+// after a client timeout or a 5xx/refused (never a 404). The logical request keeps its start
+// (latency spans every attempt), its closed-loop user and whether it is measured.
+bool Chain::client_retry(uint32_t id, Status failure) {
+  const Request& old = requests_[id];
+  const GroupSpec& g = spec_.groups[old.group];
+  if (old.client_attempts >= g.config->retries()) return false;
+  if (failure == Status::kOk || failure == Status::kPending || failure == Status::kNoRoute)
+    return false;
+  if (!idempotent(g.classes[old.request_class].method)) return false;
+  const uint32_t n = new_request();  // may grow requests_: take references after
+  Request& o = requests_[id];
+  Request& r = requests_[n];
+  r.intended_ns = o.intended_ns;
+  r.group = o.group;
+  r.request_class = o.request_class;
+  r.request_bytes = o.request_bytes;
+  r.user = o.user;
+  r.measured = o.measured;
+  r.client_attempts = static_cast<uint8_t>(o.client_attempts + 1);
+  o.user = -1;
+  o.measured = false;
+  if (r.measured) ++stats_.connections.client_retries;  // like errors: measured requests only
+  send_attempt(n);
+  return true;
 }
 
 // Opens a client connection: entry node (LB or DNS), kube-proxy NAT to an ingress pod, TCP
@@ -1051,9 +1106,8 @@ bool Chain::should_retry(const Request& r, Failure failure) const {
   if (r.abandoned || r.attempts >= retries.attempts()) return false;
   const bool sent = failure != Failure::kConnectRefused && failure != Failure::kConnectTimeout;
   if (sent && retries.idempotent_only()) {
-    // nginx's non-idempotent methods (proxy_next_upstream non_idempotent).
     const std::string& m = spec_.groups[r.group].classes[r.request_class].method;
-    if (m == "POST" || m == "LOCK" || m == "PATCH") return false;
+    if (!idempotent(m)) return false;
   }
   auto on = [&](scenario::Retries::Condition c) {
     if (retries.on_size() == 0)
@@ -1177,7 +1231,7 @@ uint32_t Chain::detach_upstream(uint32_t id) {
   // The client's timeout follows the request.
   if (ghost.timeout.valid()) {
     sim_.cancel(ghost.timeout);
-    const int64_t at = r.intended_ns + ns_of(spec_.groups[r.group].config->timeout());
+    const int64_t at = r.attempt_start_ns + ns_of(spec_.groups[r.group].config->timeout());
     r.timeout =
         sim_.schedule_at<&Chain::on_timeout>(Time::from_ns(std::max(at, sim_.now().ns())), this, n);
   }
@@ -1519,8 +1573,23 @@ void Chain::on_timeout(uint64_t id) {
   Request& r = requests_[id];
   r.timeout = {};
   if (!r.active || r.abandoned) return;
-  // The client gives up: record the timeout now; whatever is still in flight finishes silently.
+  // The client gives up: it retries (client_retry), or the timeout is recorded now; whatever is
+  // still in flight finishes silently.
   r.abandoned = true;
+  if (r.connection != kNoConnection) connections_[r.connection].broken = true;
+  const bool drop_lost = r.lost && r.upstream_token == 0;
+  if (!client_retry(static_cast<uint32_t>(id), Status::kTimeout))
+    timed_out(static_cast<uint32_t>(id));
+  if (drop_lost) {
+    // Nothing will ever answer and no proxy timeout is armed: the proxy drops the upstream
+    // request when the client goes away (nginx proxy_ignore_client_abort off).
+    requests_[id].lost = false;
+    fail_attempt(static_cast<uint32_t>(id), Failure::kFirstByteTimeout);  // abandoned: completes
+  }
+}
+
+void Chain::timed_out(uint32_t id) {
+  Request& r = requests_[id];
   if (r.measured) {
     ++stats_.completed;
     ++stats_.errors.timeout;
@@ -1531,19 +1600,12 @@ void Chain::on_timeout(uint64_t id) {
       if (b < stats_.time_series.size()) ++stats_.time_series[b].errors;
     }
   }
-  if (r.connection != kNoConnection) connections_[r.connection].broken = true;
   if (r.user >= 0 && arrivals_open_) {
     const GroupSpec& g = spec_.groups[r.group];
     sim_.schedule_in<&Chain::on_user_think_done>(
         Duration::from_seconds(std::max(0.0, g.think_time->sample(rng_arrivals_))), this,
         static_cast<uint64_t>(r.user));
     r.user = -1;
-  }
-  if (r.lost && r.upstream_token == 0) {
-    // Nothing will ever answer and no proxy timeout is armed: the proxy drops the upstream
-    // request when the client goes away (nginx proxy_ignore_client_abort off).
-    r.lost = false;
-    fail_attempt(static_cast<uint32_t>(id), Failure::kFirstByteTimeout);  // abandoned: completes
   }
 }
 
@@ -1566,10 +1628,14 @@ void Chain::release_connection(Request& r) {
 }
 
 void Chain::complete(uint32_t id) {
+  {
+    Request& r = requests_[id];
+    sim_.cancel(r.timeout);
+    cancel_upstream_timer(r);
+    release_connection(r);
+    if (!r.abandoned && client_retry(id, r.status)) return free_request(id);
+  }
   Request& r = requests_[id];
-  sim_.cancel(r.timeout);
-  cancel_upstream_timer(r);
-  release_connection(r);
   if (r.measured) {
     --measured_in_flight_;
     ++stats_.completed;

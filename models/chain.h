@@ -173,6 +173,7 @@ struct ErrorCounts {
 struct ConnectionCounts {
   uint64_t client = 0, tls_full = 0, tls_resumed = 0, nat_first_packets = 0, upstream_opened = 0,
            upstream_reused = 0, retries = 0, forwarded = 0;
+  uint64_t client_retries = 0;  // client-side retries (workload.clients[].retries)
 };
 
 struct TimeBucket {

@@ -251,6 +251,7 @@ SimulateOutput simulate(const scenario::Scenario& scenario, const std::string& b
     c.upstream_opened += s.connections.upstream_opened;
     c.upstream_reused += s.connections.upstream_reused;
     c.retries += s.connections.retries;
+    c.client_retries += s.connections.client_retries;
     c.forwarded += s.connections.forwarded;
     total.cross_zone_bytes += s.cross_zone_bytes;
     for (const auto& span : s.spans) {
@@ -364,6 +365,12 @@ SimulateOutput simulate(const scenario::Scenario& scenario, const std::string& b
   conn->set_upstream_requests_on_reused_connections(total.connections.upstream_reused);
   conn->set_retries(total.connections.retries);
   conn->set_forwarded_to_other_node(total.connections.forwarded);
+  for (const auto& g : scenario.workload().clients()) {
+    if (g.retries() > 0) {
+      conn->set_client_retries(total.connections.client_retries);
+      break;
+    }
+  }
   rr.mutable_cross_zone()->set_bytes(total.cross_zone_bytes);
   rr.mutable_cross_zone()->set_cost(static_cast<double>(total.cross_zone_bytes) /
                                     (1024.0 * 1024 * 1024) *
@@ -401,10 +408,6 @@ SimulateOutput simulate(const scenario::Scenario& scenario, const std::string& b
         " measured requests were still in flight when the drain period ended (not counted)");
   }
   info->add_notes("cost profile: " + costs.source());
-  for (const auto& g : scenario.workload().clients()) {
-    if (g.retries() > 0)
-      info->add_notes("client retries (workload.clients[].retries) are not simulated yet");
-  }
   if (scenario.ingress().outlier_detection().consecutive_failures() > 0 &&
       scenario.ingress().upstream_mode() == scenario::IngressController::CLUSTER_IP) {
     info->add_notes(

@@ -4,6 +4,7 @@
 // failures with a fixed ejection time; docs/models.md).
 #include <google/protobuf/io/zero_copy_stream_impl.h>
 #include <google/protobuf/util/delimited_message_util.h>
+#include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
@@ -31,9 +32,17 @@ std::string read_file(const std::string& path) {
   return text.str();
 }
 
+// `swap` replaces one line's text of the file (e.g. the open loop by a closed one).
 scenario::Scenario load(const std::string& file, const std::string& extra_yaml,
-                        const std::vector<std::pair<std::string, std::string>>& sets) {
-  const std::string text = read_file(kTheoryDir + "/" + file) + extra_yaml;
+                        const std::vector<std::pair<std::string, std::string>>& sets,
+                        const std::pair<std::string, std::string>& swap = {}) {
+  std::string text = read_file(kTheoryDir + "/" + file);
+  if (!swap.first.empty()) {
+    const size_t at = text.find(swap.first);
+    EXPECT_NE(at, std::string::npos) << swap.first;
+    if (at != std::string::npos) text.replace(at, swap.first.size(), swap.second);
+  }
+  text += extra_yaml;
   const auto loaded =
       scenarios::load_scenario_text(text, scenarios::Format::kYaml, file, kTheoryDir);
   EXPECT_TRUE(loaded.ok()) << loaded.diagnostics.to_string();
@@ -337,6 +346,126 @@ faults:
       static_cast<double>(r.errors().refused()) / static_cast<double>(r.end_to_end().requests());
   // One dead pod of the 3 endpoints left takes 1/3 of the traffic, all failing.
   EXPECT_NEAR(share, 1.0 / 3.0, 0.02);
+}
+
+// Client-side retries (workload.clients[].retries): a failed idempotent request is sent again as
+// a new request, up to `retries` times. Pod 0 of 4 is dead and stays listed (kDeadPod, endpoint
+// update 1 h): with random balancing each attempt independently hits it with p = 1/4 and is
+// refused (502), whatever the load the retries add. With 2 retries a request fails for good with
+// p^3 and the client sends lambda (1 + p + p^2) attempts for lambda requests.
+TEST(ClientRetries, IndependentFailuresLeaveP3AndAddPPlusP2Attempts) {
+  const double p = 0.25;
+  const auto sc = load("resilience.yaml", kDeadPod,
+                       {{"cluster.kube_proxy.endpoint_update_delay", "1h"},
+                        {"workload.clients[poisson].retries", "2"}});
+  ChainSpec spec;
+  ASSERT_EQ(prepare_chain_spec(sc, kTheoryDir, &spec), "");
+  std::vector<double> failed, extra;
+  for (int rep = 0; rep < 6; ++rep) {
+    const ReplicationStats s = run_replication(
+        spec, sc.run().seed(), rep, engine::Duration::seconds(1), engine::Duration::seconds(10));
+    EXPECT_EQ(s.errors.total(), s.errors.refused);
+    EXPECT_EQ(s.connections.retries, 0u);  // the proxy does not retry (ingress.retries off)
+    failed.push_back(static_cast<double>(s.errors.refused) / static_cast<double>(s.completed));
+    extra.push_back(static_cast<double>(s.connections.client_retries) /
+                    static_cast<double>(s.offered));
+  }
+  expect_share(engine::student_t_ci(failed, 0.95), p * p * p, 0.08, "final failures");
+  expect_share(engine::student_t_ci(extra, 0.95), p + p * p, 0.02, "retries per request");
+
+  // The same through simulate(): the result counts the attempts; no "not simulated" note.
+  const auto r = run("resilience.yaml", kDeadPod,
+                     {{"cluster.kube_proxy.endpoint_update_delay", "1h"},
+                      {"workload.clients[poisson].retries", "2"}});
+  ASSERT_TRUE(r.connections().has_client_retries());
+  EXPECT_NEAR(static_cast<double>(r.connections().client_retries()),
+              (p + p * p) * static_cast<double>(r.end_to_end().requests()),
+              0.03 * (p + p * p) * static_cast<double>(r.end_to_end().requests()));
+  for (const auto& note : r.run().notes())
+    EXPECT_EQ(note.find("not simulated"), std::string::npos);
+}
+
+TEST(ClientRetries, NonIdempotentRequestsAreNotRetried) {
+  const auto r = run("resilience.yaml", kDeadPod,
+                     {{"cluster.kube_proxy.endpoint_update_delay", "1h"},
+                      {"workload.clients[poisson].retries", "2"},
+                      {"workload.clients[poisson].mix[0].method", "POST"}});
+  EXPECT_EQ(r.connections().client_retries(), 0u);
+  const double share =
+      static_cast<double>(r.errors().refused()) / static_cast<double>(r.end_to_end().requests());
+  EXPECT_NEAR(share, 0.25, 0.01);
+}
+
+// Client timeouts: pods with 100000 servers (M/M/inf, exponential 1 ms) behind a chain that
+// costs nothing, client timeout T = 1 ms, 2 retries. An attempt times out iff its service time
+// exceeds T, independently, with q = e^{-T/m} = e^{-1}; the pods finish the abandoned work without
+// delaying anyone. Final timeouts: q^3. A request that succeeds at attempt k (k = 0..2, weight
+// q^k) took k T plus a service time below T, E[S | S < T] = m - T q / (1 - q): the end-to-end
+// latency spans every attempt.
+constexpr double kQ = 0.36787944117144233;  // e^{-1}
+const std::vector<std::pair<std::string, std::string>> kInfiniteServerTimeouts = {
+    {"services[backend].pod.concurrency", "100000"},
+    {"workload.clients[poisson].timeout", "1ms"},
+    {"workload.clients[poisson].retries", "2"}};
+
+TEST(ClientRetries, TimeoutsAreRetriedAndLatencySpansEveryAttempt) {
+  const auto sc = load("resilience.yaml", "", kInfiniteServerTimeouts);
+  ChainSpec spec;
+  ASSERT_EQ(prepare_chain_spec(sc, kTheoryDir, &spec), "");
+  std::vector<double> timeouts, extra, latency_ms;
+  for (int rep = 0; rep < 10; ++rep) {
+    const ReplicationStats s = run_replication(
+        spec, sc.run().seed(), rep, engine::Duration::seconds(1), engine::Duration::seconds(10));
+    EXPECT_EQ(s.errors.total(), s.errors.timeout);
+    timeouts.push_back(static_cast<double>(s.errors.timeout) / static_cast<double>(s.completed));
+    extra.push_back(static_cast<double>(s.connections.client_retries) /
+                    static_cast<double>(s.offered));
+    latency_ms.push_back(s.end_to_end_s.mean() * 1e3);
+  }
+  expect_share(engine::student_t_ci(timeouts, 0.95), kQ * kQ * kQ, 0.05, "final timeouts");
+  expect_share(engine::student_t_ci(extra, 0.95), kQ + kQ * kQ, 0.02, "retries per request");
+  const double within = 1.0 - kQ / (1.0 - kQ);  // E[S | S < T] in ms (m = T = 1 ms)
+  const double attempts_before = (kQ + 2 * kQ * kQ) / (1 + kQ + kQ * kQ);
+  expect_share(engine::student_t_ci(latency_ms, 0.95), within + attempts_before, 0.02,
+               "mean latency of the successful requests (ms)");
+}
+
+// Closed loop: the user waits for the retries. 8 users thinking exponential 2 ms, the same
+// attempts as above; by the response time law X = N / (Z + R) with R the logical request's mean
+// time: successes as above, final failures 3 T.
+TEST(ClientRetries, ClosedLoopUsersWaitForTheRetry) {
+  const auto sc = load("resilience.yaml", "", kInfiniteServerTimeouts,
+                       {"open_loop: {rate: 2000/s, process: poisson}",
+                        "closed_loop: {users: 8, think_time: exponential 2ms}"});
+  ASSERT_TRUE(sc.workload().clients(0).has_closed_loop());
+  ChainSpec spec;
+  ASSERT_EQ(prepare_chain_spec(sc, kTheoryDir, &spec), "");
+  const double success_ms = (1.0 - kQ / (1.0 - kQ)) + (kQ + 2 * kQ * kQ) / (1 + kQ + kQ * kQ);
+  const double fail = kQ * kQ * kQ;
+  const double response_ms = (1 - fail) * success_ms + fail * 3.0;
+  const double throughput = 8.0 / ((2.0 + response_ms) * 1e-3);
+  std::vector<double> x;
+  for (int rep = 0; rep < 4; ++rep) {
+    const ReplicationStats s = run_replication(
+        spec, sc.run().seed(), rep, engine::Duration::seconds(1), engine::Duration::seconds(10));
+    EXPECT_GT(s.connections.client_retries, s.completed / 3);
+    x.push_back(static_cast<double>(s.completed) / s.window_s);
+  }
+  expect_share(engine::student_t_ci(x, 0.95), throughput, 0.02, "throughput (1/s)");
+}
+
+// Retries that are never needed change nothing: no failures, so the same seed gives the same
+// result as without the field, except the (zero) attempt count it adds.
+TEST(ClientRetries, UnusedRetriesReproduceTheRunWithoutThem) {
+  auto plain = run("resilience.yaml", "");
+  auto retried = run("resilience.yaml", "", {{"workload.clients[poisson].retries", "3"}});
+  EXPECT_FALSE(plain.connections().has_client_retries());
+  ASSERT_TRUE(retried.connections().has_client_retries());
+  EXPECT_EQ(retried.connections().client_retries(), 0u);
+  retried.mutable_connections()->clear_client_retries();
+  plain.mutable_run()->clear_wall_seconds();
+  retried.mutable_run()->clear_wall_seconds();
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(plain, retried));
 }
 
 }  // namespace
