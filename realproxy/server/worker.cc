@@ -132,8 +132,9 @@ struct ProxyRequest {
   WorkerEndpoint* endpoint = nullptr;  // the endpoint of the current attempt
   h2o_socketpool_connect_request_t* connect_req = nullptr;
   ConnectTimer timer{};
-  int64_t started_ns = 0;     // handler entered
-  int64_t handed_off_ns = 0;  // 0 until h2o's proxy has the request
+  int64_t started_ns = 0;             // handler entered
+  int64_t handed_off_ns = 0;          // 0 until h2o's proxy has the request
+  size_t error_logs_at_hand_off = 0;  // req->error_logs.size when handed over
   uint64_t key_hash = 0;
   // Timing breakdown (README "Timing"); the connection's phases are copied for its first request.
   bool first_on_connection = false;
@@ -540,6 +541,7 @@ void Worker::connect_failed(ProxyRequest* request, const char* reason) {
 void Worker::hand_off(ProxyRequest* request) {
   h2o_req_t* req = request->req;
   request->handed_off_ns = now_ns();
+  request->error_logs_at_hand_off = req->error_logs.size;
   auto* overrides = static_cast<h2o_req_overrides_t*>(
       h2o_mem_alloc_pool(&req->pool, sizeof(h2o_req_overrides_t)));
   std::memset(overrides, 0, sizeof *overrides);
@@ -606,10 +608,101 @@ void Worker::on_response_start(h2o_filter_t* /*self*/, h2o_req_t* req, h2o_ostre
   if (Worker* self = t_worker) {
     if (ProxyRequest* request = self->find_request(req);
         request && request->response_start_ns == 0) {
+      if (self->retry_after_hand_off(request, slot)) return;
       request->response_start_ns = self->now_ns();
     }
   }
   h2o_setup_next_ostream(req, slot);
+}
+
+namespace {
+
+// Methods that may be sent twice (RFC 9110 9.2.2; nginx's proxy_next_upstream retries these and
+// never POST, LOCK, PATCH). h2o 2.2 holds the whole request body in req->entity, so a PUT's body
+// can be sent again.
+bool idempotent(h2o_iovec_t method) {
+  for (const std::string_view m : {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"}) {
+    if (view_of(method) == m) return true;
+  }
+  return false;
+}
+
+// The ostream that takes the swallowed 502 (its body and end) and sends nothing.
+void discard_send(h2o_ostream_t* /*self*/, h2o_req_t* /*req*/, h2o_iovec_t* /*bufs*/,
+                  size_t /*bufcnt*/, h2o_send_state_t /*state*/) {}
+
+}  // namespace
+
+// Retry after the hand-over (README "Retries after the hand-over"). h2o 2.2's proxy has no retry
+// hook, but when the pooled or new upstream connection fails before the response head (pod killed
+// with the request in flight, connection reset or closed, refused), it logs the error
+// (h2o_req_log_error, module "lib/core/proxy.c") and answers with h2o_send_error_502, whose
+// response start passes through this filter before anything is written to the client. A 502 the
+// pod itself sent logs no error, and a response already started never comes back here. Timeouts
+// (--upstream-timeout) are not retried: the pod may be working on the request.
+bool Worker::retry_after_hand_off(ProxyRequest* request, h2o_ostream_t** slot) {
+  h2o_req_t* req = request->req;
+  if (request->handed_off_ns == 0 || request->endpoint == nullptr || req->res.status != 502) {
+    return false;
+  }
+  if (req->error_logs.size <= request->error_logs_at_hand_off) return false;
+  const h2o_req_error_log_t& log = req->error_logs.entries[req->error_logs.size - 1];
+  if (log.module == nullptr || std::strcmp(log.module, "lib/core/proxy.c") != 0) return false;
+  if (view_of(log.msg).find("timeout") != std::string_view::npos) return false;
+  const uint32_t max_tries =
+      std::min<uint32_t>(kMaxTries, static_cast<uint32_t>(std::max(1, env_.options->max_tries)));
+  // h2o answers 502 itself after 5 reprocessings of one request (each hand-over is one).
+  if (!idempotent(req->method) || request->tried_count >= max_tries || req->num_reprocessed >= 5) {
+    return false;
+  }
+  h2o_ostream_t* sink = h2o_add_ostream(req, sizeof(h2o_ostream_t), slot);
+  sink->do_send = &discard_send;
+  // h2o is inside h2o_send_inline (called from its proxy's callback): continue on the next turn.
+  request->timer.entry.cb = &Worker::on_retry_after_hand_off;
+  h2o_timeout_link(loop_, &ctx_.zero_timeout, &request->timer.entry);
+  return true;
+}
+
+void Worker::on_retry_after_hand_off(h2o_timeout_entry_t* entry) {
+  ProxyRequest* request = reinterpret_cast<ConnectTimer*>(entry)->owner;
+  request->timer.entry.cb = &Worker::on_connect_timeout;
+  Worker* self = request->worker;
+  h2o_req_t* req = request->req;
+  // Undo the swallowed 502 as h2o_reprocess_request does (close_generator_and_filters and
+  // reset_response in lib/core/request.c), so that a 502 of our own (no endpoint left) can be
+  // sent too: drop the ostreams above the protocol's, clear the response, restart the filters.
+  req->_generator = nullptr;
+  while (req->_ostr_top->next != nullptr) {
+    if (req->_ostr_top->stop != nullptr) req->_ostr_top->stop(req->_ostr_top, req);
+    req->_ostr_top = req->_ostr_top->next;
+  }
+  const auto original = req->res.original;
+  req->res = h2o_res_t{};
+  req->res.reason = "OK";
+  req->res.content_length = SIZE_MAX;
+  req->res.original = original;
+  req->_next_filter_index = 0;
+  req->bytes_sent = 0;
+  // The endpoint failed this request like a 5xx (outlier detection) but stays in rotation: a
+  // dead pod is found by the next connect, a closed keep-alive connection is no fault of a pod.
+  WorkerEndpoint* endpoint = request->endpoint;
+  --endpoint->load.active_requests;
+  if (self->env_.options->eject_after_5xx > 0 &&
+      ++endpoint->load.consecutive_5xx >=
+          static_cast<uint32_t>(self->env_.options->eject_after_5xx)) {
+    endpoint->load.consecutive_5xx = 0;
+    endpoint->load.unhealthy_until_ns = self->now_ns() + self->env_.options->unhealthy_for.ns();
+    request->metrics->record_ejection(self->index_);
+  }
+  std::fprintf(stderr,
+               "realproxy: worker %d: upstream %s: %.*s; retrying %.*s on another endpoint\n",
+               self->index_, endpoint->host_port.c_str(),
+               static_cast<int>(req->error_logs.entries[req->error_logs.size - 1].msg.len),
+               req->error_logs.entries[req->error_logs.size - 1].msg.base,
+               static_cast<int>(req->method.len), req->method.base);
+  request->endpoint = nullptr;
+  request->handed_off_ns = 0;
+  self->try_next_endpoint(request);
 }
 
 void Worker::on_log_access(h2o_logger_t* /*self*/, h2o_req_t* req) {

@@ -103,11 +103,16 @@ class Worker {
   static void on_accept(h2o_socket_t* listener, const char* err);
   static void on_connection_closed(void* worker);
   static void on_connect_timeout(h2o_timeout_entry_t* entry);
+  static void on_retry_after_hand_off(h2o_timeout_entry_t* entry);
   static void on_upstream_connected(h2o_socket_t* sock, const char* err, void* request);
   static void on_request_disposed(void* request);
 
   int handle(h2o_req_t* req);
   void try_next_endpoint(ProxyRequest* request);
+  // From the response filter: h2o's proxy answers its own 502 because the upstream connection
+  // failed before any response byte; for an idempotent request with tries left, the 502 is
+  // swallowed and the request goes to another endpoint on the next loop turn. True if so.
+  bool retry_after_hand_off(ProxyRequest* request, h2o_ostream_t** slot);
   void connect_failed(ProxyRequest* request, const char* reason);
   void hand_off(ProxyRequest* request);
   void finish(ProxyRequest* request);
