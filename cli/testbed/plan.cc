@@ -244,7 +244,8 @@ RealproxyFlags realproxy_flags(const scenario::IngressController& ingress) {
       flags.not_honoured.push_back(
           "ingress.retries.on " +
           scenario::Retries::Condition_Name(static_cast<scenario::Retries::Condition>(c)) +
-          ": realproxy retries on connect failures only");
+          ": realproxy retries only on connect failures and upstream connections lost before the "
+          "response");
     }
   }
   // Passive outlier ejection: realproxy ejects after N consecutive 5xx answers or timeouts, for
