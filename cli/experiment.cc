@@ -59,6 +59,20 @@ bool parse_assignment(const std::string& text, const std::string& flag, Assignme
   return true;
 }
 
+bool parse_set_flags(const std::vector<std::string>& sets, const std::string& who,
+                     std::vector<Assignment>* out) {
+  for (const std::string& s : sets) {
+    Assignment assignment;
+    std::string error;
+    if (!parse_assignment(s, "--set", &assignment, &error)) {
+      std::cerr << who << ": " << error << "\n";
+      return false;
+    }
+    out->push_back(assignment);
+  }
+  return true;
+}
+
 std::optional<double> leading_number(const std::string& value) {
   const char* begin = value.c_str();
   char* end = nullptr;
@@ -704,15 +718,7 @@ bool check_common(const CommonArgs& a, const std::string& command, CommonSetting
   const std::string who = "ingresslab " + command + ": ";
   (void)interrupt_flag();  // Ctrl-C from here on marks results partial instead of killing
 
-  for (const std::string& s : a.sets) {
-    Assignment assignment;
-    std::string error;
-    if (!parse_assignment(s, "--set", &assignment, &error)) {
-      std::cerr << who << error << "\n";
-      return false;
-    }
-    out->sets.push_back(assignment);
-  }
+  if (!parse_set_flags(a.sets, "ingresslab " + command, &out->sets)) return false;
   if (!a.duration.empty()) {
     out->duration_s = parse_duration_flag("ingresslab " + command, "--duration", a.duration, true);
     if (!out->duration_s) return false;

@@ -29,6 +29,10 @@ inline constexpr const char* kTotalRatePath = "workload.rps";
 // Splits `path=value`; on error returns false and sets *error ("--set X: expected path=value").
 bool parse_assignment(const std::string& text, const std::string& flag, Assignment* out,
                       std::string* error);
+// Every `--set path=value` of a command, in order; on a malformed one prints "WHO: why" to
+// stderr and returns false.
+bool parse_set_flags(const std::vector<std::string>& sets, const std::string& who,
+                     std::vector<Assignment>* out);
 
 // The values of a range or list: `a..b:step` (inclusive; numbers with an optional unit suffix
 // that a and b share, e.g. `1000..20000:1000`, `1ms..5ms:1ms`, `1..8` with step 1), `v1,v2,v3`,

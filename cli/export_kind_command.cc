@@ -25,15 +25,7 @@ int run_export_kind(const ExportArgs& a) {
     return kExitUsage;
   }
   std::vector<Assignment> assignments;
-  for (const std::string& s : a.sets) {
-    Assignment as;
-    std::string error;
-    if (!parse_assignment(s, "--set", &as, &error)) {
-      std::cerr << "ingresslab export kind: " << error << "\n";
-      return kExitUsage;
-    }
-    assignments.push_back(as);
-  }
+  if (!parse_set_flags(a.sets, "ingresslab export kind", &assignments)) return kExitUsage;
   scenario::Scenario resolved;
   std::string error;
   if (!resolve_with(loaded, a.variant, assignments, &resolved, &error)) {

@@ -43,15 +43,7 @@ int run_replay(const ReplayArgs& a) {
     return kExitUsage;
   }
   std::vector<Assignment> assignments;
-  for (const std::string& s : a.sets) {
-    Assignment as;
-    std::string error;
-    if (!parse_assignment(s, "--set", &as, &error)) {
-      std::cerr << "ingresslab replay: " << error << "\n";
-      return kExitUsage;
-    }
-    assignments.push_back(as);
-  }
+  if (!parse_set_flags(a.sets, "ingresslab replay", &assignments)) return kExitUsage;
   if (!a.rps.empty()) assignments.emplace_back(kTotalRatePath, a.rps);
   replay::ReplayOptions options;
   options.target = a.target;

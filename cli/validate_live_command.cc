@@ -61,15 +61,7 @@ int run_validate_live(const ValidateLiveArgs& a) {
     return kExitUsage;
   }
   std::vector<Assignment> assignments;
-  for (const std::string& s : a.sets) {
-    Assignment as;
-    std::string error;
-    if (!parse_assignment(s, "--set", &as, &error)) {
-      std::cerr << me << ": " << error << "\n";
-      return kExitUsage;
-    }
-    assignments.push_back(as);
-  }
+  if (!parse_set_flags(a.sets, me, &assignments)) return kExitUsage;
   if (!a.cost_profile.empty()) {
     std::error_code ec;
     const std::string abs = std::filesystem::absolute(a.cost_profile, ec).string();
