@@ -21,37 +21,16 @@
 #include "cli/proto/experiments.pb.h"
 #include "scenarios/proto/result.pb.h"
 #include "tests/cli/browser.h"
+#include "tests/cli/cli_test.h"
 
 namespace ingresslab {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct CommandOutput {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string ms3(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.3f", v);
-  return buf;
-}
-
-size_t count_of(const std::string& text, const std::string& needle) {
-  size_t n = 0;
-  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
-    ++n;
-  return n;
-}
+using testing::CommandOutput;
+using testing::count_of;
+using testing::ms3;
+using testing::read_file;
 
 template <typename Message>
 Message parse_json(const std::string& json) {
@@ -101,40 +80,7 @@ double mmc_p99_s(int c, double lambda, double mu) {
   return lo;
 }
 
-class ExperimentsTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    fs::current_path(INGRESSLAB_CLI_TEST_DATA);
-    std::string pattern = (fs::temp_directory_path() / "ingresslab-exp-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override {
-    if (HasFailure()) {
-      std::fprintf(stderr, "outputs kept in %s\n", dir_.c_str());
-    } else {
-      std::error_code ec;
-      fs::remove_all(dir_, ec);
-    }
-  }
-
-  CommandOutput ingresslab(const std::string& args) {
-    const fs::path out = dir_ / "stdout.txt";
-    const fs::path err = dir_ / "stderr.txt";
-    const std::string command = std::string("'") + INGRESSLAB_BIN + "' " + args + " </dev/null >'" +
-                                out.string() + "' 2>'" + err.string() + "'";
-    const int status = std::system(command.c_str());
-    CommandOutput result;
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    result.out = read_file(out);
-    result.err = read_file(err);
-    return result;
-  }
-
-  std::string path(const std::string& name) const { return "'" + (dir_ / name).string() + "'"; }
-
-  fs::path dir_;
-};
+class ExperimentsTest : public testing::CliTest {};
 
 const std::string kTheory = INGRESSLAB_THEORY_DIR;
 

@@ -18,6 +18,7 @@
 
 #include "scenarios/proto/result.pb.h"
 #include "tests/cli/browser.h"
+#include "tests/cli/cli_test.h"
 
 namespace ingresslab {
 namespace {
@@ -25,68 +26,16 @@ namespace {
 namespace fs = std::filesystem;
 using google::protobuf::Struct;
 using google::protobuf::Value;
+using testing::CommandOutput;
+using testing::count_of;
+using testing::ms3;
+using testing::read_file;
 
 // Short and with replications, so CIs exist; the same in every test so results are comparable.
 constexpr const char* kRun = "run small.yaml --duration 3s --replications 2";
 
-struct CommandOutput {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-size_t count_of(const std::string& text, const std::string& needle) {
-  size_t n = 0;
-  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
-    ++n;
-  return n;
-}
-
-std::string ms3(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.3f", v);
-  return buf;
-}
-
-class RunCommandTest : public ::testing::Test {
+class RunCommandTest : public testing::CliTest {
  protected:
-  void SetUp() override {
-    // Relative scenario paths, as a user types them: run from the test data directory.
-    fs::current_path(INGRESSLAB_CLI_TEST_DATA);
-    std::string pattern = (fs::temp_directory_path() / "ingresslab-cli-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override {
-    if (HasFailure()) {
-      std::fprintf(stderr, "outputs kept in %s\n", dir_.c_str());
-    } else {
-      std::error_code ec;
-      fs::remove_all(dir_, ec);
-    }
-  }
-
-  // Runs `ingresslab ARGS` (ARGS as shell words) with no input; collects exit code and output.
-  CommandOutput ingresslab(const std::string& args) {
-    const fs::path out = dir_ / "stdout.txt";
-    const fs::path err = dir_ / "stderr.txt";
-    const std::string command = std::string("'") + INGRESSLAB_BIN + "' " + args + " </dev/null >'" +
-                                out.string() + "' 2>'" + err.string() + "'";
-    const int status = std::system(command.c_str());
-    CommandOutput result;
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    result.out = read_file(out);
-    result.err = read_file(err);
-    return result;
-  }
-
   // The run with the JSON and the HTML report of the same run.
   void run_with_report() {
     const CommandOutput r =
@@ -99,7 +48,6 @@ class RunCommandTest : public ::testing::Test {
     ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json_, &result_).ok());
   }
 
-  fs::path dir_;
   std::string html_;
   std::string json_;
   result::RunResult result_;

@@ -23,6 +23,7 @@
 #include "cli/testbed/state.h"
 #include "scenarios/proto/result.pb.h"
 #include "tests/realproxy/test_process.h"
+#include "tests/replay/testbed_fixture.h"
 
 namespace {
 
@@ -33,29 +34,7 @@ using ingresslab::realproxy::testing::ChildProcess;
 using ingresslab::realproxy::testing::read_file;
 using ingresslab::realproxy::testing::run_command;
 
-class ReplayPodKillTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (geteuid() != 0) GTEST_SKIP() << "needs root (network namespaces)";
-    char pattern[] = "/tmp/ilab-podkill-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-  }
-  // The testbed comes down whatever happened (also after a failed `up`: `down` removes a
-  // half-built testbed from its state file).
-  void TearDown() override {
-    if (dir_.empty()) return;
-    if (up_) {
-      const auto r = run_command({INGRESSLAB_BIN, "testbed", "down", "--state-dir", dir_},
-                                 dir_ + "/down", 60s);
-      EXPECT_EQ(r.exit_code, 0) << r.err;
-    }
-    std::error_code ec;
-    if (!HasFailure()) std::filesystem::remove_all(dir_, ec);
-  }
-  std::string dir_;
-  bool up_ = false;
-};
+class ReplayPodKillTest : public ingresslab::testing::LiveTestbedTest {};
 
 // TCP segments with payload that the pod sent, counted by an iptables rule in the pod's own
 // network namespace (OUTPUT, IP length >= 100: a TCP/IP header with options is at most 60 bytes,
@@ -99,11 +78,7 @@ double metric_sum(const std::vector<ingresslab::replay::Sample>& samples, const 
 
 TEST_F(ReplayPodKillTest, KilledPodMidReplayFailsNoIdempotentRequest) {
   const std::string scenario = std::string(REPLAY_TEST_DATA) + "/pod-kill.yaml";
-  const std::string instance = "k" + std::to_string(getpid() % 100000);
-  const auto up = run_command(
-      {INGRESSLAB_BIN, "testbed", "up", scenario, "--state-dir", dir_, "--instance", instance},
-      dir_ + "/up", 120s);
-  up_ = true;
+  const auto up = testbed_up(scenario, "k");
   ASSERT_EQ(up.exit_code, 0) << up.out << up.err;
   std::string error;
   const auto state = tb::read_state_file(tb::state_file_path(dir_), &error);

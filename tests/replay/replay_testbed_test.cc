@@ -15,6 +15,7 @@
 
 #include "scenarios/proto/result.pb.h"
 #include "tests/realproxy/test_process.h"
+#include "tests/replay/testbed_fixture.h"
 
 namespace {
 
@@ -22,35 +23,11 @@ using namespace std::chrono_literals;
 using ingresslab::realproxy::testing::run_command;
 namespace result = ingresslab::result;
 
-class ReplayTestbedTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (geteuid() != 0) GTEST_SKIP() << "needs root (network namespaces)";
-    char pattern[] = "/tmp/ilab-replay-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override {
-    if (dir_.empty()) return;
-    if (up_) {
-      const auto r = run_command({INGRESSLAB_BIN, "testbed", "down", "--state-dir", dir_},
-                                 dir_ + "/down", 60s);
-      EXPECT_EQ(r.exit_code, 0) << r.err;
-    }
-    std::error_code ec;
-    if (!HasFailure()) std::filesystem::remove_all(dir_, ec);
-  }
-  std::string dir_;
-  bool up_ = false;
-};
+class ReplayTestbedTest : public ingresslab::testing::LiveTestbedTest {};
 
 TEST_F(ReplayTestbedTest, FixedLatencyThroughNodePortAndRealproxy) {
   const std::string scenario = std::string(REPLAY_TEST_DATA) + "/fixed-latency.yaml";
-  const std::string instance = "r" + std::to_string(getpid() % 100000);
-  const auto up = run_command(
-      {INGRESSLAB_BIN, "testbed", "up", scenario, "--state-dir", dir_, "--instance", instance},
-      dir_ + "/up", 120s);
-  up_ = true;
+  const auto up = testbed_up(scenario, "r");
   ASSERT_EQ(up.exit_code, 0) << up.out << up.err;
   const std::string json = dir_ + "/result.json";
   const auto r =
