@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <string>
 
 #include "cli/commands.h"
 
@@ -51,6 +52,16 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    // CLI11 reports a mistyped command as "A subcommand is required"; name the word instead.
+    if (argc > 1 && argv[1][0] != '-' && app.get_subcommands().empty()) {
+      std::string commands;
+      for (const CLI::App* sub : app.get_subcommands({})) {
+        commands += (commands.empty() ? "" : ", ") + sub->get_name();
+      }
+      std::cerr << "ingresslab: unknown command '" << argv[1] << "' (commands: " << commands
+                << ")\n(run 'ingresslab --help' for usage)\n";
+      return ingresslab::cli::kExitUsage;
+    }
     std::cerr << "ingresslab: " << e.what() << "\n(run 'ingresslab --help' for usage)\n";
     return ingresslab::cli::kExitUsage;
   }

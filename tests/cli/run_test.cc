@@ -264,6 +264,13 @@ TEST_F(RunCommandTest, UnknownOptionIsAUsageError) {
   EXPECT_NE(r.err.find("--no-such-option"), std::string::npos) << r.err;
 }
 
+TEST_F(RunCommandTest, MistypedCommandIsNamed) {
+  const CommandOutput r = ingresslab("rnu small.yaml");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("unknown command 'rnu'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("run, validate"), std::string::npos) << r.err;
+}
+
 TEST_F(RunCommandTest, SetOfUnknownFieldIsAUsageError) {
   const CommandOutput r = ingresslab(std::string(kRun) + " --set nosuchfield=1");
   EXPECT_EQ(r.exit_code, 2);
