@@ -19,6 +19,7 @@
 #include "realproxy/server/listener.h"
 #include "realproxy/server/metrics.h"
 #include "realproxy/server/tls.h"
+#include "realproxy/server/upstream_pool.h"
 #include "realproxy/server/worker.h"
 
 namespace ingresslab::realproxy {
@@ -132,7 +133,7 @@ class AdminServer {
     if (!is_get(req)) return -1;
     const AdminServer* server = reinterpret_cast<Handler*>(self)->server;
     respond(req, 200, "text/plain; version=0.0.4; charset=utf-8",
-            server->metrics_->render_prometheus());
+            server->metrics_->render_prometheus() + upstream_pool_prometheus());
     return 0;
   }
 
@@ -271,6 +272,11 @@ int serve(const ServeOptions& options) {
 
   std::fprintf(stderr, "realproxy: serving %s with %d worker(s), lb %s\n",
                describe(*snapshot).c_str(), workers, std::string(to_string(options.lb)).c_str());
+  if (!upstream_pool_interposed()) {
+    std::fprintf(stderr,
+                 "realproxy: warning: libh2o's socket pool is not replaced (upstream_pool.h): idle "
+                 "upstream connections leave the event loop between requests (slower)\n");
+  }
   std::printf("listening on %s (http)\n", http.bound.c_str());
   if (options.tls_listen) std::printf("listening on %s (https)\n", tls.bound.c_str());
   if (options.admin_listen) std::printf("listening on %s (admin)\n", admin.bound.c_str());

@@ -16,6 +16,8 @@
 #include <new>
 #include <random>
 
+#include "realproxy/server/upstream_pool.h"
+
 namespace ingresslab::realproxy {
 
 namespace {
@@ -49,28 +51,14 @@ void send_plain(h2o_req_t* req, int status, const char* reason, std::string_view
   h2o_send_inline(req, body.data(), body.size());
 }
 
-// h2o 2.2's idle-connection record (`struct pool_entry_t`, lib/common/socketpool.c), private to
-// libh2o; mirrored to look at the connection h2o's proxy will take next (the list's head).
-static_assert(H2O_VERSION_MAJOR == 2 && H2O_VERSION_MINOR == 2,
-              "PooledEntry mirrors h2o 2.2's socketpool.c; check it for this version");
-struct PooledEntry {
-  h2o_socket_export_t sockinfo;
-  h2o_linklist_t link;
-  uint64_t added_at;
-};
-
-// Whether h2o_socketpool_connect on `pool` would hand out its oldest idle connection, alive
-// (the same test as h2o's: not expired, and MSG_PEEK finds nothing to read and no EOF). The pool
-// belongs to this worker's thread, so nothing changes between this check and h2o's.
-bool pooled_connection_ready(h2o_socketpool_t* pool, h2o_loop_t* loop) {
-  if (h2o_linklist_is_empty(&pool->_shared.sockets)) return false;
-  const auto* entry = H2O_STRUCT_FROM_MEMBER(PooledEntry, link, pool->_shared.sockets.next);
-  if (pool->timeout != UINT64_MAX && entry->added_at <= h2o_now(loop) - pool->timeout) {
-    return false;
+// Methods that may be sent twice (RFC 9110 9.2.2; nginx's proxy_next_upstream retries these and
+// never POST, LOCK, PATCH). h2o 2.2 holds the whole request body in req->entity, so a PUT's body
+// can be sent again.
+bool idempotent(h2o_iovec_t method) {
+  for (const std::string_view m : {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"}) {
+    if (view_of(method) == m) return true;
   }
-  char byte;
-  const ssize_t n = recv(entry->sockinfo.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  return n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  return false;
 }
 
 }  // namespace
@@ -117,7 +105,42 @@ struct ConnectionState {
   int64_t tls_started_ns = 0;     // SSL_CB_HANDSHAKE_START (ClientHello being processed)
   int64_t tls_done_ns = 0;        // SSL_CB_HANDSHAKE_DONE
   uint32_t requests = 0;          // requests seen by the handler on this connection
+  bool parked = false;            // kept polled while its request is proxied (keep_polled)
 };
+
+namespace {
+
+void on_parked_read(h2o_socket_t* sock, const char* err);
+
+// h2o 2.2's HTTP/1 server stops reading a client connection while its request is processed and
+// starts again after the response (lib/http1.c). When the response comes in a later event-loop
+// turn — every proxied request — the event loop applies both changes: an EPOLL_CTL_DEL and an
+// EPOLL_CTL_ADD per request. Instead the connection stays registered for reading, with
+// h2o_socket_dont_read so that the loop never reads from it (h2o's parsed request points
+// into the input buffer, which a read could move). Only if the client sends something (a
+// pipelined request, its close) before the response does it stop being polled, as h2o would
+// have done; h2o reads that data after the response, as it always does.
+void keep_polled(h2o_socket_t* sock, ConnectionState* connection) {
+  if (h2o_socket_is_reading(sock)) return;
+  h2o_socket_dont_read(sock, 1);
+  h2o_socket_read_start(sock, &on_parked_read);
+  connection->parked = true;
+}
+
+// Back to h2o's state (not reading; the event loop deregisters the socket only if h2o does not
+// start reading again in the same turn, which it does after a keep-alive response).
+void stop_keeping_polled(h2o_socket_t* sock, ConnectionState* connection) {
+  if (!connection->parked) return;
+  connection->parked = false;
+  h2o_socket_dont_read(sock, 0);
+  h2o_socket_read_stop(sock);
+}
+
+void on_parked_read(h2o_socket_t* sock, const char* /*err*/) {
+  stop_keeping_polled(sock, static_cast<ConnectionState*>(sock->on_close.data));
+}
+
+}  // namespace
 
 // The state of one request that reached the handler (proxied, 404 or 503), in the request's
 // memory pool; destroyed with it. Timestamps are monotonic nanoseconds, 0 = did not happen.
@@ -148,6 +171,8 @@ struct ProxyRequest {
   int64_t end_ns = 0;
   bool timed = false;
   WorkerEndpoint* last_endpoint = nullptr;  // for the access log
+  h2o_socket_t* downstream = nullptr;       // the HTTP/1 client connection kept polled
+  ConnectionState* downstream_state = nullptr;
 };
 
 struct Worker::ControlMessage {
@@ -278,6 +303,7 @@ WorkerEndpoint* Worker::acquire_endpoint(const Endpoint& endpoint) {
                                    endpoint.sockaddr_len, /*is_ssl=*/0, /*capacity=*/SIZE_MAX);
     // Also arms the pool's expiry of idle connections (required: the pool reads its loop).
     h2o_socketpool_set_timeout(&slot->pool, loop_, to_millis(env_.options->upstream_keepalive));
+    keep_upstream_connections_in_loop(&slot->pool, loop_);
   }
   ++slot->refs;
   return slot.get();
@@ -285,6 +311,7 @@ WorkerEndpoint* Worker::acquire_endpoint(const Endpoint& endpoint) {
 
 void Worker::release_endpoint(WorkerEndpoint* endpoint) {
   if (--endpoint->refs > 0) return;
+  forget_upstream_pool(&endpoint->pool);
   h2o_socketpool_dispose(&endpoint->pool);
   endpoints_.erase(endpoint->host_port);  // frees `endpoint`
 }
@@ -449,6 +476,12 @@ int Worker::handle(h2o_req_t* req) {
   // X-Forwarded-For and X-Forwarded-Proto are added by h2o's proxy (emit_x_forwarded_headers).
   h2o_set_header_by_str(&req->pool, &req->headers, H2O_STRLIT("x-forwarded-host"), 0,
                         req->input.authority.base, req->input.authority.len, 1);
+  if (req->version < 0x200 && sock != nullptr &&
+      sock->on_close.cb == &Worker::on_connection_closed) {
+    request->downstream = sock;
+    request->downstream_state = static_cast<ConnectionState*>(sock->on_close.data);
+    keep_polled(sock, request->downstream_state);
+  }
   if (env_.options->lb == LbPolicy::kConsistentHash) request->key_hash = request_key_hash(req);
   try_next_endpoint(request);
   return 0;
@@ -482,9 +515,11 @@ void Worker::try_next_endpoint(ProxyRequest* request) {
   request->endpoint = view.endpoints[b][*chosen];
   request->last_endpoint = request->endpoint;
   ++request->endpoint->load.active_requests;
-  // Fast path: h2o's proxy will take an idle pooled connection that is alive, so there is nothing
-  // to retry — hand over at once (no socket export/import round trip through the pool).
-  if (pooled_connection_ready(&request->endpoint->pool, loop_)) {
+  // Fast path: the endpoint has an idle keep-alive connection (upstream_pool.h: in the event loop,
+  // closed as soon as the pod closes it), which h2o's proxy takes — hand over at once. The rare
+  // connection the pod closes just as it is taken fails the request like nginx's keep-alive cache
+  // does; an idempotent request is then retried (retry_after_hand_off).
+  if (has_idle_upstream_connection(&request->endpoint->pool)) {
     request->connected_ns = now_ns();
     hand_off(request);
     return;
@@ -566,6 +601,9 @@ void Worker::finish(ProxyRequest* request) {
   }
   if (h2o_timeout_is_linked(&request->timer.entry)) h2o_timeout_unlink(&request->timer.entry);
   requests_.erase(request->req);
+  if (request->downstream != nullptr) {
+    stop_keeping_polled(request->downstream, request->downstream_state);
+  }
   const int64_t now = now_ns();
   if (request->end_ns == 0) request->end_ns = now;
   record_timing(request);
@@ -616,16 +654,6 @@ void Worker::on_response_start(h2o_filter_t* /*self*/, h2o_req_t* req, h2o_ostre
 }
 
 namespace {
-
-// Methods that may be sent twice (RFC 9110 9.2.2; nginx's proxy_next_upstream retries these and
-// never POST, LOCK, PATCH). h2o 2.2 holds the whole request body in req->entity, so a PUT's body
-// can be sent again.
-bool idempotent(h2o_iovec_t method) {
-  for (const std::string_view m : {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"}) {
-    if (view_of(method) == m) return true;
-  }
-  return false;
-}
 
 // The ostream that takes the swallowed 502 (its body and end) and sends nothing.
 void discard_send(h2o_ostream_t* /*self*/, h2o_req_t* /*req*/, h2o_iovec_t* /*bufs*/,

@@ -101,6 +101,16 @@ Pod& Testbed::pod(const std::string& name) {
   return *pods_.front();
 }
 
+void Testbed::respawn_pod(const std::string& name) {
+  Pod& p = pod(name);
+  p.process = std::make_unique<ChildProcess>(
+      std::vector<std::string>{realpod_binary(), "--listen", "127.0.0.1:" + std::to_string(p.port),
+                               "--name", name},
+      dir_ + "/" + name + "-respawned");
+  EXPECT_TRUE(p.process->wait_for_line("listening on ", 5s))
+      << "realpod " << name << " did not start again: " << p.process->stderr_text();
+}
+
 std::set<std::string> Testbed::pods_of(const std::string& service) const {
   std::set<std::string> names;
   for (const auto& p : pods_) {

@@ -35,6 +35,8 @@ class Testbed {
   Pod& add_pod(const std::string& service, const std::string& name,
                std::vector<std::string> extra_args = {});
   Pod& pod(const std::string& name);
+  // Starts the pod `name` again on its port, after its process exited (killed by the test).
+  void respawn_pod(const std::string& name);
   // The names of the pods of `service`.
   std::set<std::string> pods_of(const std::string& service) const;
   // An endpoint that exists but is not ready (conditions.ready: false).
