@@ -8,10 +8,13 @@
 #
 # Environment: DURATION (s per run, 8), ROUNDS (2), WORKERS (2: realproxy --workers, nginx
 # worker_processes, haproxy nbthread), CONNECTIONS (64), WRK_THREADS (2), HANDSHAKE_CONNECTIONS (8),
-# HANDSHAKE_CLIENTS (2), SCENARIOS (all: "http_keepalive https_ecdsa_keepalive https_rsa_keepalive
-# http_new_connection https_ecdsa_resumed https_ecdsa_full_handshake https_rsa_full_handshake").
+# HANDSHAKE_CLIENTS (2), H2_STREAMS (10), SCENARIOS (all: "http_keepalive https_ecdsa_keepalive
+# https_rsa_keepalive https_ecdsa_h2 http_new_connection https_ecdsa_resumed
+# https_ecdsa_full_handshake https_rsa_full_handshake").
 #
-# Scenarios: *_keepalive — wrk keeps its connections; http_new_connection — "Connection: close",
+# Scenarios: *_keepalive — wrk keeps its connections; https_ecdsa_h2 — HTTP/2 over TLS (ALPN h2),
+# h2load with CONNECTIONS connections of H2_STREAMS concurrent streams (percentiles from h2load's
+# per-request log); http_new_connection — "Connection: close",
 # a new TCP connection per request; https_ecdsa_resumed — wrk with "Connection: close" over TLS
 # (wrk keeps its SSL objects across reconnects, so after the first, every handshake is a resumed
 # one); https_*_full_handshake — `openssl s_time -new -www /` (HANDSHAKE_CLIENTS processes): a full
@@ -19,7 +22,7 @@
 # On 2 cores the load generator limits handshakes per second, so compare the proxy CPU per
 # connection there (≈ per handshake + one request), not connections/s.
 #
-# nginx (nginx-light), haproxy and wrk are benchmark-only tools: installed here with apt-get if
+# nginx (nginx-light), haproxy, wrk and h2load (nghttp2-client) are benchmark-only tools: installed here with apt-get if
 # missing, never by scripts/install-deps.sh. Every process is started here and stopped by its PID.
 set -euo pipefail
 BUILD=${1:-build}
@@ -32,7 +35,8 @@ CONNECTIONS=${CONNECTIONS:-64}
 WRK_THREADS=${WRK_THREADS:-2}
 HANDSHAKE_CONNECTIONS=${HANDSHAKE_CONNECTIONS:-8}
 HANDSHAKE_CLIENTS=${HANDSHAKE_CLIENTS:-2}
-SCENARIOS=${SCENARIOS:-http_keepalive https_ecdsa_keepalive https_rsa_keepalive http_new_connection https_ecdsa_resumed https_ecdsa_full_handshake https_rsa_full_handshake}
+H2_STREAMS=${H2_STREAMS:-10}
+SCENARIOS=${SCENARIOS:-http_keepalive https_ecdsa_keepalive https_rsa_keepalive https_ecdsa_h2 http_new_connection https_ecdsa_resumed https_ecdsa_full_handshake https_rsa_full_handshake}
 
 for bin in "$REALPROXY" "$REALPOD"; do
   if [[ ! -x $bin ]]; then
@@ -44,6 +48,7 @@ missing=()
 command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || missing+=(nginx-light)
 command -v haproxy >/dev/null || [[ -x /usr/sbin/haproxy ]] || missing+=(haproxy)
 command -v wrk >/dev/null || missing+=(wrk)
+command -v h2load >/dev/null || missing+=(nghttp2-client)
 if ((${#missing[@]})); then
   echo "proxy_compare: installing ${missing[*]} (benchmark only)" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
@@ -143,7 +148,7 @@ http {
   ssl_session_cache shared:SSL:10m;
   server {
     listen 127.0.0.1:$HTTP_PORT reuseport;
-    listen 127.0.0.1:$TLS_ECDSA_PORT ssl reuseport;
+    listen 127.0.0.1:$TLS_ECDSA_PORT ssl http2 reuseport;
     ssl_certificate $DIR/ecdsa.crt;
     ssl_certificate_key $DIR/ecdsa.key;
     location / {
@@ -156,7 +161,7 @@ http {
     }
   }
   server {
-    listen 127.0.0.1:$TLS_RSA_PORT ssl reuseport;
+    listen 127.0.0.1:$TLS_RSA_PORT ssl http2 reuseport;
     ssl_certificate $DIR/rsa.crt;
     ssl_certificate_key $DIR/rsa.key;
     location / {
@@ -186,8 +191,8 @@ defaults
   option forwardfor
 frontend bench
   bind 127.0.0.1:$HTTP_PORT
-  bind 127.0.0.1:$TLS_ECDSA_PORT ssl crt $DIR/ecdsa.pem
-  bind 127.0.0.1:$TLS_RSA_PORT ssl crt $DIR/rsa.pem
+  bind 127.0.0.1:$TLS_ECDSA_PORT ssl crt $DIR/ecdsa.pem alpn h2,http/1.1
+  bind 127.0.0.1:$TLS_RSA_PORT ssl crt $DIR/rsa.pem alpn h2,http/1.1
   default_backend pod
 backend pod
   http-reuse always
@@ -275,6 +280,31 @@ run_one() {  # $1 = proxy, $2 = scenario
       done
       awk -v n="$total" -v d="$DURATION" -v t=$((c1 - c0)) -v hz="$CLK_TCK" \
         'BEGIN { printf "%.2f - - %.1f\n", n / d, (n > 0 ? t / hz * 1e6 / n : 0) }'
+      return
+      ;;
+    https_ecdsa_h2)
+      start_proxy "$1" ecdsa
+      h2load -n 2000 -c 4 -m 1 "https://127.0.0.1:$TLS_ECDSA_PORT/" >/dev/null 2>&1 || true  # warm-up
+      local c0 c1 out
+      c0=$(cpu_ticks)
+      out=$(h2load -t"$WRK_THREADS" -c"$CONNECTIONS" -m"$H2_STREAMS" -D "$DURATION" \
+        --log-file="$DIR/h2load.log" "https://127.0.0.1:$TLS_ECDSA_PORT/" 2>&1)
+      c1=$(cpu_ticks)
+      stop_proxy
+      local done failed
+      done=$(echo "$out" | awk '/^requests:/ {print $8}')
+      failed=$(echo "$out" | awk '/^requests:/ {print $10}')
+      grep -qi "application protocol: h2" <<<"$out" ||
+        echo "  ($1 $2: not HTTP/2: $(grep -i -m1 'application protocol' <<<"$out"))" >&2
+      [[ ${failed:-0} == 0 ]] || echo "  ($1 $2: $failed failed)" >&2
+      # Column 3 of the log: microseconds from the request's start to the end of its response.
+      sort -n -k3,3 "$DIR/h2load.log" | awk -v r="$(echo "$out" | awk '/^finished in/ {print $4}')" \
+        -v t=$((c1 - c0)) -v hz="$CLK_TCK" -v n="${done:-0}" \
+        '{ v[NR] = $3 } END {
+           p50 = NR ? v[int(NR * 0.50 + 0.5) > 0 ? int(NR * 0.50 + 0.5) : 1] / 1000 : 0
+           p99 = NR ? v[int(NR * 0.99 + 0.5) > 0 ? int(NR * 0.99 + 0.5) : 1] / 1000 : 0
+           printf "%s %.3f %.3f %.1f\n", r, p50, p99, (n > 0 ? t / hz * 1e6 / n : 0) }'
+      rm -f "$DIR/h2load.log"
       return
       ;;
     *) echo "proxy_compare: unknown scenario $2" >&2; exit 2 ;;
