@@ -94,12 +94,19 @@ std::string metrics_text(int admin_port) {
   return m ? m->body : error;
 }
 
-TEST(RealproxyKeepAlive, RequestsReuseOneUpstreamConnectionAndAClosedOneIsDropped) {
-  Testbed bed;
-  bed.add_pod("juice-svc", "juice-1");
+// One pod "juice-1" of juice-svc behind cafe.example.com/juice, and realproxy with one worker.
+void start_one_pod(Testbed& bed, std::vector<std::string> pod_args,
+                   std::vector<std::string> proxy_args = {}) {
+  bed.add_pod("juice-svc", "juice-1", std::move(pod_args));
   bed.route("cafe.example.com", "/juice", "juice-svc");
   bed.write_config();
-  bed.start_proxy({"--workers", "1"});
+  proxy_args.insert(proxy_args.begin(), {"--workers", "1"});
+  bed.start_proxy(std::move(proxy_args));
+}
+
+TEST(RealproxyKeepAlive, RequestsReuseOneUpstreamConnectionAndAClosedOneIsDropped) {
+  Testbed bed;
+  start_one_pod(bed, {});
   const int pod_port = bed.pod("juice-1").port;
 
   for (int i = 0; i < 20; ++i) {
@@ -135,10 +142,7 @@ TEST(RealproxyKeepAlive, RequestsReuseOneUpstreamConnectionAndAClosedOneIsDroppe
 
 TEST(RealproxyKeepAlive, IdleUpstreamConnectionsCloseAfterUpstreamKeepalive) {
   Testbed bed;
-  bed.add_pod("juice-svc", "juice-1");
-  bed.route("cafe.example.com", "/juice", "juice-svc");
-  bed.write_config();
-  bed.start_proxy({"--workers", "1", "--upstream-keepalive", "1s"});
+  start_one_pod(bed, {}, {"--upstream-keepalive", "1s"});
   const int pod_port = bed.pod("juice-1").port;
   std::string error;
   const auto r = http_request(bed.http_port(), "cafe.example.com", "/juice", &error);
@@ -165,10 +169,7 @@ TEST(RealproxyKeepAlive, IdleUpstreamConnectionsCloseAfterUpstreamKeepalive) {
 // buffer, and must all be answered, in order, with nothing lost or corrupted.
 TEST(RealproxyKeepAlive, PipelinedRequestsWhileOneIsProxiedAreAnsweredInOrder) {
   Testbed bed;
-  bed.add_pod("juice-svc", "juice-1", {"--service-time", "constant:50ms"});
-  bed.route("cafe.example.com", "/juice", "juice-svc");
-  bed.write_config();
-  bed.start_proxy({"--workers", "1"});
+  start_one_pod(bed, {"--service-time", "constant:50ms"});
   std::string first, bytes;
   const int n = 12;
   const std::string padding(1500, 'p');
@@ -199,10 +200,7 @@ TEST(RealproxyKeepAlive, PipelinedRequestsWhileOneIsProxiedAreAnsweredInOrder) {
 // with the pod and keeps serving others.
 TEST(RealproxyKeepAlive, ClientClosingWhileItsRequestIsProxiedIsHarmless) {
   Testbed bed;
-  bed.add_pod("juice-svc", "juice-1", {"--service-time", "constant:100ms"});
-  bed.route("cafe.example.com", "/juice", "juice-svc");
-  bed.write_config();
-  bed.start_proxy({"--workers", "1"});
+  start_one_pod(bed, {"--service-time", "constant:100ms"});
   for (int i = 0; i < 5; ++i) {
     raw_exchange(bed.http_port(), "GET /juice HTTP/1.1\r\nHost: cafe.example.com\r\n\r\n", 20ms);
   }
