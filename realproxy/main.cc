@@ -107,6 +107,7 @@ int main(int argc, char** argv) {
                         "KUBERNETES_SERVICE_HOST/PORT; http:// for kubectl proxy or tests)");
   ServeOptions options;
   std::string tls_listen, admin_listen, access_log, lb = "round_robin", hash_on = "source";
+  std::string session_ticket_key;
   std::string connect_timeout = "5s", upstream_timeout = "60s", keepalive = "60s",
               drain_timeout = "10s";
   serve_cmd->add_option("--listen", options.listen, "HTTP listen address")->capture_default_str();
@@ -160,6 +161,9 @@ int main(int argc, char** argv) {
                    "time to receive a request's headers; also the keep-alive idle time")
       ->check(DurationValidator())
       ->capture_default_str();
+  serve_cmd->add_option("--session-ticket-key", session_ticket_key,
+                        "80-byte session-ticket key shared by every instance (openssl rand 80; "
+                        "nginx ssl_session_ticket_key)");
   serve_cmd->add_option("--access-log", access_log,
                         "append an access log (combined format + timing breakdown)");
 
@@ -231,6 +235,7 @@ int main(int argc, char** argv) {
   if (!tls_listen.empty()) options.tls_listen = tls_listen;
   if (!admin_listen.empty()) options.admin_listen = admin_listen;
   if (!access_log.empty()) options.access_log = access_log;
+  if (!session_ticket_key.empty()) options.session_ticket_key = session_ticket_key;
   options.lb = *parse_lb_policy(lb);
   std::string error;
   const std::optional<HashOn> parsed_hash_on = HashOn::parse(hash_on, &error);

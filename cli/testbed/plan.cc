@@ -517,6 +517,7 @@ std::optional<TestbedPlan> plan_testbed(const Scenario& sc, std::optional<KubePr
   }
   plan.manifests = ingress_docs + manifests;
 
+  plan.shared_ticket_key = plan.https && ingress.tls().session_tickets();
   RealproxyFlags flags = realproxy_flags(ingress);
   plan.realproxy_args = std::move(flags.args);
   plan.not_emulated.insert(plan.not_emulated.end(), flags.not_honoured.begin(),

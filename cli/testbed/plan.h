@@ -87,6 +87,9 @@ struct TestbedPlan {
     bool rsa = false;  // RSA 2048 instead of ECDSA P-256 (ingress.tls.key_type)
   };
   std::vector<TlsSecret> tls_secrets;
+  // One session-ticket key for every realproxy (ingress.tls.session_tickets), so that a resumed
+  // connection succeeds on whichever ingress pod kube-proxy picks, as the model assumes.
+  bool shared_ticket_key = false;
   std::vector<std::string> not_emulated;
 };
 

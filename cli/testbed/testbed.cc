@@ -12,6 +12,7 @@
 #include <fstream>
 #include <future>
 #include <ostream>
+#include <random>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -334,6 +335,20 @@ int build(const TestbedPlan& plan, const scenario::Scenario& sc, const UpOptions
     if (!f) return b.fail("cannot write " + config_dir + "/manifests.yaml"), failed();
   }
 
+  // One session-ticket key for all ingress pods (plan.h shared_ticket_key).
+  const std::string ticket_key = state->work_dir + "/ticket.key";
+  if (plan.shared_ticket_key) {
+    std::random_device random;
+    std::string key;
+    for (int i = 0; i < 80; ++i)
+      key += static_cast<char>(random() & 0xff);
+    std::ofstream f(ticket_key, std::ios::binary | std::ios::trunc);
+    f << key;
+    if (!f) return b.fail("cannot write " + ticket_key), failed();
+    f.close();
+    ::chmod(ticket_key.c_str(), 0600);
+  }
+
   // Processes: backends first, then the ingress proxies.
   const auto start = [&](const PodPlan& pod, std::vector<std::string> argv,
                          const std::string& ready_marker) -> bool {
@@ -364,6 +379,7 @@ int build(const TestbedPlan& plan, const scenario::Scenario& sc, const UpOptions
     if (plan.https) argv.insert(argv.end(), {"--tls-listen", pod.ip + ":443"});
     argv.insert(argv.end(),
                 {"--admin", pod.ip + ":" + std::to_string(kAdminPort), "--drain-timeout", "1s"});
+    if (plan.shared_ticket_key) argv.insert(argv.end(), {"--session-ticket-key", ticket_key});
     argv.insert(argv.end(), plan.realproxy_args.begin(), plan.realproxy_args.end());
     if (!start(pod, argv, "(admin)")) return failed();
     state->admin_urls.push_back("http://" + pod.ip + ":" + std::to_string(kAdminPort) + "/metrics");

@@ -255,6 +255,11 @@ int serve(const ServeOptions& options) {
       std::fprintf(stderr, "realproxy: %s\n", error.c_str());
       return 1;
     }
+    if (options.session_ticket_key &&
+        !load_session_ticket_key(env.front_ssl_ctx, *options.session_ticket_key, &error)) {
+      std::fprintf(stderr, "realproxy: %s\n", error.c_str());
+      return 2;
+    }
   }
 
   std::vector<Worker*> pool;

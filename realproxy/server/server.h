@@ -55,6 +55,8 @@ struct ServeOptions {
   // Downstream: time to receive a request's headers, and keep-alive idle time (h2o req_timeout).
   engine::Duration header_timeout = engine::Duration::seconds(10);
   std::optional<std::string> access_log;
+  // 80-byte session-ticket key file shared by every instance (tls.h load_session_ticket_key).
+  std::optional<std::string> session_ticket_key;
 };
 
 // Runs the proxy until SIGTERM / SIGINT. Returns the exit code: 0 after a clean shutdown, 2 if the

@@ -4,6 +4,11 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <cctype>
+#include <fstream>
+#include <iterator>
+#include <optional>
+
 #include "realproxy/server/h2o_api.h"
 
 namespace ingresslab::realproxy {
@@ -128,6 +133,33 @@ SSL_CTX* create_front_context(SniSelector selector, std::string* error,
   SSL_CTX_set_tlsext_servername_callback(ctx, on_servername);
   if (observer != nullptr) SSL_CTX_set_info_callback(ctx, observer);
   return ctx;
+}
+
+bool load_session_ticket_key(SSL_CTX* front, const std::string& path, std::string* error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *error = "--session-ticket-key " + path + ": cannot read the file";
+    return false;
+  }
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  constexpr size_t kKeyBytes = 80;
+  if (bytes.size() != kKeyBytes) {
+    std::string text = bytes;
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+      text.pop_back();
+    std::optional<std::string> decoded = decode_base64(text);
+    if (!decoded || decoded->size() != kKeyBytes) {
+      *error = "--session-ticket-key " + path + ": " + std::to_string(bytes.size()) +
+               " bytes; expected 80 bytes (openssl rand 80) or their base64";
+      return false;
+    }
+    bytes = std::move(*decoded);
+  }
+  if (SSL_CTX_set_tlsext_ticket_keys(front, bytes.data(), static_cast<long>(kKeyBytes)) != 1) {
+    *error = "--session-ticket-key " + path + ": " + openssl_error();
+    return false;
+  }
+  return true;
 }
 
 }  // namespace ingresslab::realproxy

@@ -54,4 +54,13 @@ using HandshakeObserver = void (*)(const SSL* ssl, int where, int ret);
 SSL_CTX* create_front_context(SniSelector selector, std::string* error,
                               HandshakeObserver observer = nullptr);
 
+// Session-ticket keys shared by several realproxy instances, as nginx's ssl_session_ticket_key
+// and ingress-nginx's ssl-session-ticket-key: a ticket one ingress pod issued resumes on any other
+// (without it, each process has random keys of its own and a client sent to another pod must do a
+// full handshake). `path` holds 80 bytes — key name (16), HMAC-SHA256 key (32), AES-256 key (32),
+// the layout of OpenSSL and nginx (`openssl rand 80 > FILE`) — or those 80 bytes in base64
+// (ingress-nginx: `openssl rand 80 | openssl enc -A -base64`). false and *error (naming the file)
+// otherwise.
+bool load_session_ticket_key(SSL_CTX* front, const std::string& path, std::string* error);
+
 }  // namespace ingresslab::realproxy

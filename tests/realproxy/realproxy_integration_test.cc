@@ -10,7 +10,9 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -433,6 +435,61 @@ TEST(RealproxyConfig, BadConfigurationExitsWith2NamingFileObjectAndField) {
       bed.dir() + "/serve");
   EXPECT_EQ(serve.exit_code, 2);
   EXPECT_NE(serve.err.find("pathType"), std::string::npos) << serve.err;
+}
+
+// Two realproxy instances — two ingress pods — behind which a client lands on either: with one
+// --session-ticket-key file for both, a session from one resumes on the other; with keys of their
+// own (the default) it cannot, and the client does a full handshake.
+TEST(RealproxyTls, SharedSessionTicketKeyResumesOnAnotherInstance) {
+  const SelfSignedCertificate cert = make_self_signed("cafe.example.com");
+  std::vector<std::unique_ptr<Testbed>> beds;
+  for (int i = 0; i < 3; ++i) {
+    beds.push_back(std::make_unique<Testbed>());
+    beds.back()->add_pod("tea-svc", "tea-" + std::to_string(i));
+    beds.back()->route("cafe.example.com", "/tea", "tea-svc");
+    beds.back()->tls("cafe.example.com", "cafe-secret", cert, /*as_files=*/false);
+    beds.back()->write_config();
+  }
+  std::string key;
+  std::random_device random;
+  for (int i = 0; i < 80; ++i)
+    key += static_cast<char>(random() & 0xff);
+  const std::string key_file = beds[0]->dir() + "/ticket.key";
+  write_file(key_file, key);
+  beds[0]->start_proxy({"--session-ticket-key", key_file});
+  beds[1]->start_proxy({"--session-ticket-key", key_file});
+  beds[2]->start_proxy();  // its own random keys
+
+  SSL_SESSION* session = nullptr;
+  const TlsExchange first = https_request(beds[0]->https_port(), "cafe.example.com",
+                                          "cafe.example.com", "/tea", cert.cert_pem, &session);
+  ASSERT_TRUE(first.handshake_ok) << first.error;
+  ASSERT_NE(session, nullptr);
+  SSL_SESSION* copy = session;
+  SSL_SESSION_up_ref(copy);
+  const TlsExchange other = https_request(beds[1]->https_port(), "cafe.example.com",
+                                          "cafe.example.com", "/tea", cert.cert_pem, &session);
+  ASSERT_TRUE(other.handshake_ok) << other.error;
+  EXPECT_TRUE(other.session_reused) << "a ticket from instance 0 must resume on instance 1";
+  ASSERT_TRUE(other.response);
+  EXPECT_EQ(other.response->status, 200);
+  const TlsExchange unshared = https_request(beds[2]->https_port(), "cafe.example.com",
+                                             "cafe.example.com", "/tea", cert.cert_pem, &copy);
+  ASSERT_TRUE(unshared.handshake_ok) << unshared.error;
+  EXPECT_FALSE(unshared.session_reused) << "an instance with its own keys cannot resume it";
+  SSL_SESSION_free(session);
+  SSL_SESSION_free(copy);
+
+  // A key file of the wrong size: exit 2 naming the file.
+  const std::string bad = beds[0]->dir() + "/short.key";
+  write_file(bad, key.substr(0, 48));
+  const CommandResult serve =
+      run_command({realproxy_binary(), "serve", "--config", beds[0]->config_dir(), "--listen",
+                   "127.0.0.1:0", "--tls-listen", "127.0.0.1:0", "--session-ticket-key", bad},
+                  beds[0]->dir() + "/bad-key");
+  EXPECT_EQ(serve.exit_code, 2);
+  EXPECT_NE(serve.err.find(bad), std::string::npos) << serve.err;
+  EXPECT_NE(serve.err.find("expected 80 bytes"), std::string::npos) << serve.err;
 }
 
 TEST(Realpod, AnswersWithNameBodySizeAndServiceTime) {

@@ -105,6 +105,8 @@ TEST(TestbedPlan, SmallScenarioLayout) {
   EXPECT_EQ(plan->pods[4].realpod_args[1], "exponential:1000000ns");
   // Ingress NodePorts (http + https: the Ingress has spec.tls), 20 fillers, 2 scenario Services.
   EXPECT_TRUE(plan->https);
+  // Session tickets on (the default): every realproxy gets the same ticket key.
+  EXPECT_TRUE(plan->shared_ticket_key);
   EXPECT_EQ(plan->filler_services, 20u);
   EXPECT_EQ(plan->services.size(), 2u + 20u + 2u);
   EXPECT_EQ(plan->services[0].node_port, kHttpNodePort);
