@@ -18,6 +18,7 @@ PACKAGES=(
   libcli11-dev            # command-line parsing (ingresslab, realproxy)
   # realproxy / realpod
   libh2o-evloop-dev libssl-dev zlib1g-dev
+  libnghttp2-dev          # ingresslab replay: HTTP/2 client (nghttp2)
   # viz and HTML report charts (Qt Charts only configures with the OpenGL dev packages present)
   qt6-base-dev qt6-charts-dev qt6-svg-dev libqt6opengl6-dev libgl-dev libglx-dev libopengl-dev
   # tests and benchmarks

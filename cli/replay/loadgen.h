@@ -1,6 +1,7 @@
 // The open-loop load generator behind `ingresslab replay`: a precomputed schedule of requests
 // (intended send times) is played by worker threads, each an epoll event loop over non-blocking
-// sockets (HTTP/1.1 keep-alive, optionally TLS through OpenSSL with session resumption).
+// sockets (HTTP/1.1 keep-alive, or HTTP/2 through nghttp2 — ALPN h2 over TLS, prior knowledge in
+// clear text — optionally TLS through OpenSSL with session resumption).
 //
 // No coordinated omission (as wrk2): every request's latency runs from its *intended* send time,
 // so a request that waits for a free connection, or that the generator sends late, is charged
@@ -43,6 +44,7 @@ struct Arrival {
   uint32_t cls = 0;  // index into LoadPlan::classes
   uint32_t body_bytes = 0;
   bool tls = false;
+  bool http2 = false;  // HTTP/2 streams on shared connections (else HTTP/1.1, one at a time)
 };
 
 struct LoadPlan {
@@ -56,7 +58,8 @@ struct LoadPlan {
   int64_t timeout_ns = 0;            // per request, from its intended time; 0 = never
   int64_t drain_ns = 5'000'000'000;  // after the last arrival, wait this long for answers at most
   uint32_t requests_per_connection = 100;
-  double resumption_ratio = 0;  // share of TLS connections that offer a cached session
+  uint32_t max_concurrent_streams = 100;  // HTTP/2: streams open at once per connection (at most)
+  double resumption_ratio = 0;            // share of TLS connections that offer a cached session
   int threads = 1;
   int max_connections = 10000;  // over all threads
   int64_t bucket_ns = 1'000'000'000;
@@ -98,9 +101,10 @@ struct LoadStats {
   uint64_t succeeded = 0;
   uint64_t unfinished = 0;  // measured requests still in flight at the end
   std::array<uint64_t, kErrCount> errors{};
-  uint64_t connections = 0;       // opened over the run
-  uint64_t peak_open = 0;         // most open at once (summed over threads' peaks)
-  uint64_t connection_waits = 0;  // requests that waited because the connection limit was reached
+  uint64_t connections = 0;        // opened over the run
+  uint64_t http2_connections = 0;  // of which HTTP/2
+  uint64_t peak_open = 0;          // most open at once (summed over threads' peaks)
+  uint64_t connection_waits = 0;   // requests that waited because the connection limit was reached
   uint64_t tls_full = 0;
   uint64_t tls_resumed = 0;
   uint64_t tls_resumption_offered = 0;

@@ -217,7 +217,8 @@ ReplayOutput replay(const scenario::Scenario& scenario, const std::string& base_
   const int64_t end_ns = plan.warmup_ns + plan.duration_ns;
   int64_t max_timeout_ns = 0;
   double rpc_sum = 0, resumption_sum = 0, tls_groups = 0;
-  bool http2 = false, retries = false;
+  bool retries = false;
+  uint32_t max_streams = UINT32_MAX;
   for (size_t gi = 0; gi < spec.groups.size(); ++gi) {
     const models::GroupSpec& g = spec.groups[gi];
     const scenario::ClientGroup& cfg = *g.config;
@@ -242,6 +243,10 @@ ReplayOutput replay(const scenario::Scenario& scenario, const std::string& base_
     engine::Rng rng = engine::Rng::for_stream(plan.seed, 0, "replay.arrivals." + g.name);
     engine::Rng mix_rng = engine::Rng::for_stream(plan.seed, 0, "replay.mix." + g.name);
     const double tls_share = cfg.tls().share();
+    const bool group_http2 = cfg.connections().http() == scenario::IngressController::HTTP2;
+    if (group_http2) {
+      max_streams = std::min(max_streams, cfg.connections().max_concurrent_streams());
+    }
     // As the simulation does (models/chain.cc): the first gap from 0; at each arrival, its class
     // key (a replayed row's) is asked before the next gap.
     int64_t t = 0;
@@ -269,6 +274,7 @@ ReplayOutput replay(const scenario::Scenario& scenario, const std::string& base_
       const double size = g.request_size ? g.request_size->sample(mix_rng) : 0;
       a.body_bytes = static_cast<uint32_t>(std::clamp(size, 0.0, 64.0 * 1024 * 1024));
       a.tls = url_target ? url_https : mix_rng.uniform01() < tls_share;
+      a.http2 = group_http2;
       plan.arrivals.push_back(a);
     }
     const int64_t timeout = cfg.timeout().seconds() * 1'000'000'000 + cfg.timeout().nanos();
@@ -278,7 +284,6 @@ ReplayOutput replay(const scenario::Scenario& scenario, const std::string& base_
       resumption_sum += cfg.tls().resumption_ratio();
       ++tls_groups;
     }
-    http2 |= cfg.connections().http() == scenario::IngressController::HTTP2;
     retries |= cfg.retries() > 0;
     if (url_target && ((url_https && tls_share < 1) || (!url_https && tls_share > 0))) {
       notes.push_back("workload.clients[" + g.name + "].tls.share " +
@@ -300,7 +305,7 @@ ReplayOutput replay(const scenario::Scenario& scenario, const std::string& base_
     notes.push_back("client groups share one connection policy (" +
                     std::to_string(plan.requests_per_connection) + " requests per connection)");
   }
-  if (http2) notes.push_back("HTTP/2 clients not emulated: the generator speaks HTTP/1.1");
+  if (max_streams != UINT32_MAX) plan.max_concurrent_streams = std::max<uint32_t>(1, max_streams);
   if (retries) notes.push_back("client retries (workload.clients[].retries) not emulated");
   // Entries without an address for the scheme a request needs.
   for (const Entry& e : plan.entries) {

@@ -201,6 +201,54 @@ TEST_F(ReplayLoopbackTest, BadInputIsAUsageError) {
   EXPECT_NE(v.err.find("testbed up"), std::string::npos) << v.err;
 }
 
+// HTTP/2 clients (workload.clients[].connections.http: http2) through realproxy: over TLS (ALPN h2)
+// and in clear text (prior knowledge), the ~5 requests in flight at once (100/s x 50 ms) share one
+// connection as streams, where HTTP/1.1 needs a connection per request in flight; latency is the
+// pod's 50 ms, every request succeeds.
+TEST_F(ReplayLoopbackTest, Http2ClientsMultiplexStreamsOnOneConnection) {
+  ingresslab::realproxy::testing::Testbed bed;
+  bed.add_pod("fixed", "fixed-0", {"--service-time", "constant:50ms", "--concurrency", "0"});
+  bed.route("fixed.example.com", "/", "fixed");
+  bed.tls("fixed.example.com", "fixed-tls",
+          ingresslab::realproxy::testing::make_self_signed("fixed.example.com"), false);
+  bed.write_config();
+  bed.start_proxy();
+  const std::vector<std::string> common = {
+      "--duration", "2s",    "--threads",
+      "1",          "--set", "workload.clients[0].connections.requests_per_connection=1000"};
+  const auto run = [&](const std::string& target, const std::string& http, bool tls) {
+    std::vector<std::string> args = common;
+    args.insert(args.end(),
+                {"--set", "workload.clients[0].connections.http=" + http, "--set",
+                 std::string("workload.clients[0].tls.share=") + (tls ? "100%" : "0%")});
+    result::RunResult r;
+    std::string err;
+    EXPECT_EQ(replay(target, args, &r, &err), 0) << err;
+    return r;
+  };
+  const std::string https = "https://127.0.0.1:" + std::to_string(bed.https_port());
+  const std::string http = "http://127.0.0.1:" + std::to_string(bed.http_port());
+  for (const auto& [target, tls] : {std::pair{https, true}, std::pair{http, false}}) {
+    SCOPED_TRACE(target);
+    const result::RunResult h2 = run(target, "http2", tls);
+    const auto& e2e = h2.end_to_end();
+    EXPECT_NEAR(static_cast<double>(e2e.requests()), 200, 1);
+    EXPECT_DOUBLE_EQ(e2e.success_ratio(), 1.0);
+    EXPECT_GE(e2e.latency_ms().p50(), 50 * (1 - 1.0 / 256));
+    EXPECT_LT(e2e.latency_ms().p50(), 50 * 1.1);
+    EXPECT_EQ(h2.connections().client_connections(), 1u) << "all streams on one connection";
+    if (tls) {
+      EXPECT_EQ(h2.connections().tls_full_handshakes(), 1u);
+    }
+    for (const auto& note : h2.run().notes())
+      EXPECT_EQ(note.find("HTTP/2"), std::string::npos) << note;
+    const result::RunResult h1 = run(target, "http1", tls);
+    EXPECT_DOUBLE_EQ(h1.end_to_end().success_ratio(), 1.0);
+    EXPECT_GE(h1.connections().client_connections(), 3u)
+        << "HTTP/1.1 needs a connection per request in flight";
+  }
+}
+
 // Through realproxy over TLS: the proxy's timing breakdown from its /metrics fills the proxy hops,
 // and TLS handshakes are counted (one proxy instance, so a cached session resumes).
 TEST_F(ReplayLoopbackTest, TlsThroughRealproxyFillsTheProxyHops) {
