@@ -27,8 +27,17 @@ namespace ingresslab::cli {
 namespace {
 
 std::atomic<bool> g_interrupted{false};
+std::atomic<bool> g_abandon{false};
+// First Ctrl-C: finish the replications in progress; the second: abandon them too.
 extern "C" void on_sigint(int) {
-  g_interrupted.store(true);
+  if (g_interrupted.exchange(true)) {
+    g_abandon.store(true);
+    return;
+  }
+  static const char kMessage[] =
+      "\ninterrupted: finishing the replications in progress (Ctrl-C again to stop them now)\n";
+  const ssize_t ignored = write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+  (void)ignored;
 }
 
 double now_s() {
@@ -252,6 +261,11 @@ bool interrupted() {
   return g_interrupted.load();
 }
 
+const std::atomic<bool>* abandon_flag() {
+  (void)interrupt_flag();
+  return &g_abandon;
+}
+
 Progress::Progress(std::string label, int total)
     : label_(std::move(label)), total_(total), started_(now_s()), tty_(isatty(STDERR_FILENO)) {}
 
@@ -316,6 +330,7 @@ ReplicatedRuns simulate_replicated(const std::vector<Configuration>& configurati
         options.seed = replication_seed(seed, task / n);
         options.duration_s = duration_s;
         options.cancel = interrupt_flag();
+        options.abandon = abandon_flag();
         models::SimulateOutput sim = models::simulate(c.scenario, c.base_dir, options);
         if (!sim.ok()) {
           std::lock_guard lock(error_mutex);

@@ -55,8 +55,11 @@ bool resolve_with(const scenarios::LoadedScenario& loaded, const std::string& va
                   const std::vector<Assignment>& assignments, scenario::Scenario* out,
                   std::string* error);
 
-// The Ctrl-C flag shared by every command: installs the SIGINT handler on first use.
+// The Ctrl-C flag shared by every command: installs the SIGINT handler on first use. The first
+// Ctrl-C sets interrupt_flag() (no new replications; running ones finish), a second one
+// abandon_flag() (running replications stop too: models::SimulateOptions::abandon).
 const std::atomic<bool>* interrupt_flag();
+const std::atomic<bool>* abandon_flag();
 bool interrupted();
 
 // Progress on stderr for work longer than about a second: a bar with ETA when stderr is a TTY,

@@ -94,6 +94,7 @@ int run(const RunArgs& a) {
     if (!options.duration_s) return kExitUsage;
   }
   options.cancel = interrupt_flag();
+  options.abandon = abandon_flag();
 
   result::RunResult combined;
   for (const std::string& v : variants) {

@@ -23,15 +23,20 @@ struct ReplicationOptions {
   // 0 = std::thread::hardware_concurrency(). Never more threads than replications.
   int threads = 0;
   // Optional: set to true from another thread (e.g. a SIGINT handler's flag) to stop starting new
-  // replications; the ones already running finish. Results of unstarted ones are std::nullopt.
+  // replications. Results of unstarted ones are std::nullopt; a running one finishes, unless its
+  // body watches the flag too and throws ReplicationCancelled (its result is then std::nullopt).
   const std::atomic<bool>* cancel = nullptr;
   // Optional: called (from a worker thread, serialised) after each replication finishes with the
   // number finished so far.
   std::function<void(int finished, int total)> on_progress;
 };
 
+// Thrown by a replication's body that saw ReplicationOptions::cancel set and abandoned its run.
+struct ReplicationCancelled {};
+
 // Runs body(i) for i in [0, options.replications). Results are in index order; an entry is
-// std::nullopt only if the run was cancelled before that replication started. If a body throws,
+// std::nullopt only if the run was cancelled before that replication started or while it ran
+// (ReplicationCancelled). If a body throws anything else,
 // the remaining unstarted replications are skipped and the first exception (lowest index) is
 // rethrown here after all threads have joined.
 template <class Result>
@@ -55,6 +60,8 @@ std::vector<std::optional<Result>> run_replications(const ReplicationOptions& op
       if (i >= total) return;
       try {
         results[static_cast<size_t>(i)].emplace(body(i));
+      } catch (const ReplicationCancelled&) {
+        continue;  // abandoned: no result, no progress
       } catch (...) {
         errors[static_cast<size_t>(i)] = std::current_exception();
         failed.store(true);

@@ -11,6 +11,7 @@
 #include <deque>
 
 #include "engine/random.h"
+#include "engine/replications.h"
 #include "engine/simulation.h"
 #include "models/arrivals.h"
 #include "models/fixed_delay_timers.h"
@@ -263,6 +264,12 @@ class Chain {
   // The current upstream attempt failed: passive health, then a retry on another endpoint or the
   // proxy's error answer.
   void fail_attempt(uint32_t id, Failure failure);
+  void check_cancelled() const {
+    if (spec_.abandon != nullptr && spec_.abandon->load(std::memory_order_relaxed)) {
+      throw engine::ReplicationCancelled{};
+    }
+  }
+
   void cancel_upstream_timer(Request& r) {
     if (r.upstream_token == 0) return;
     r.upstream_token = 0;
@@ -425,8 +432,13 @@ ReplicationStats Chain::run() {
                                        static_cast<uint64_t>(f));
   }
 
-  // Run the measured window, then drain the measured requests still in flight.
-  sim_.run_until(Time::from_ns(window_end_ns_));
+  // Run the measured window, then drain the measured requests still in flight. In steps of a
+  // quarter of a simulated second, to notice a cancellation (the events run are the same).
+  for (Time step = sim_.now(); step.ns() < window_end_ns_;) {
+    step = std::min(Time::from_ns(window_end_ns_), step + Duration::milliseconds(250));
+    sim_.run_until(step);
+    check_cancelled();
+  }
   arrivals_open_ = false;
   int64_t drain_ns = 60'000'000'000;
   for (const auto& g : sc_.workload().clients()) {
@@ -441,6 +453,7 @@ ReplicationStats Chain::run() {
         sim_.pending_count() == 0) {
       break;
     }
+    check_cancelled();
   }
   stats_.unfinished = measured_in_flight_;
   stats_.events = sim_.events_run();

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -107,6 +108,9 @@ struct ChainSpec {
   std::string base_dir;
   // Keep every n-th measured request's span (0 = no trace).
   uint32_t trace_every = 0;
+  // Optional: when it becomes true a running replication stops within a quarter of a simulated
+  // second and throws engine::ReplicationCancelled (SimulateOptions::abandon).
+  const std::atomic<bool>* abandon = nullptr;
 };
 
 // Builds the spec; returns an error message (and leaves *spec partial) if the scenario cannot be

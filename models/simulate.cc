@@ -164,6 +164,7 @@ SimulateOutput simulate(const scenario::Scenario& scenario, const std::string& b
   const Duration fixed_warmup =
       Duration::nanoseconds(run.warmup().has_fixed() ? ns_of(run.warmup().fixed()) : 0);
 
+  spec.abandon = options.abandon;
   engine::ReplicationOptions ro;
   ro.replications = replications;
   ro.threads = options.threads.value_or(static_cast<int>(run.threads()));

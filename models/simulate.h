@@ -26,9 +26,13 @@ struct SimulateOptions {
   std::optional<int> threads;
   std::optional<uint64_t> seed;
   std::optional<double> duration_s;
-  // Set from another thread (Ctrl-C) to stop: replications not started are skipped and the
-  // result is marked partial.
+  // Set from another thread (Ctrl-C) to stop: replications not started are skipped, running ones
+  // finish, and the result (of those that finished) is marked partial.
   const std::atomic<bool>* cancel = nullptr;
+  // Set to stop now (a second Ctrl-C, the visualizer's Cancel): running replications too are
+  // abandoned within a quarter of a simulated second; the result is that of the replications
+  // that had finished, or the error "no replication finished (cancelled)".
+  const std::atomic<bool>* abandon = nullptr;
   // Write a trace of every `trace_every`-th measured request (all replications) to this file, as
   // length-delimited result::Span messages (result.proto). Empty = the scenario's
   // outputs.trace; both empty = no trace.

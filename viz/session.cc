@@ -23,6 +23,7 @@ RunOutcome run_scenario(const RunRequest& request, const std::atomic<bool>* canc
   options.duration_s = request.duration_s;
   options.replications = request.replications;
   options.cancel = cancel;
+  options.abandon = cancel;  // Cancel means now, not after the replication in progress
   options.on_progress = std::move(on_progress);
   options.trace_path = request.trace_path;
   models::SimulateOutput sim =

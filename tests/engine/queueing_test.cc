@@ -214,6 +214,16 @@ TEST(Replications, ResultsInIndexOrderAndExceptionsPropagate) {
   const auto none = run_replications<int>(ro, [](int i) { return i; });
   for (const auto& r : none)
     EXPECT_FALSE(r.has_value());
+
+  // A body that sees the flag while it runs abandons its replication: no result, no error.
+  cancel = false;
+  const auto some = run_replications<int>(ro, [](int i) -> int {
+    if (i % 2 == 1) throw ReplicationCancelled{};
+    return i;
+  });
+  ASSERT_EQ(some.size(), 16u);
+  for (int i = 0; i < 16; ++i)
+    EXPECT_EQ(some[static_cast<size_t>(i)].has_value(), i % 2 == 0) << i;
 }
 
 }  // namespace
