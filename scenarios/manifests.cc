@@ -1,6 +1,5 @@
 #include "scenarios/manifests.h"
 
-#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -14,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "realproxy/config/yaml_documents.h"
 #include "scenarios/yaml_reader.h"
 
 namespace ingresslab::scenarios {
@@ -84,49 +84,6 @@ std::string labels_text(const Labels& labels) {
 
 std::string ns_or_default(const std::string& ns) {
   return ns.empty() ? "default" : ns;
-}
-
-// yaml-cpp 0.7's LoadAll never returns on a document that starts with a token no node can start
-// with (a stray ',' at the top level): it reports an empty document without consuming the token,
-// again and again, allocating each time until memory runs out. This pass walks the event stream
-// without building nodes and finds a document that starts where the previous one did.
-class DocumentProgress : public YAML::EventHandler {
- public:
-  void OnDocumentStart(const YAML::Mark& mark) override {
-    stuck_ = mark.pos <= last_pos_;
-    last_pos_ = mark.pos;
-    mark_ = mark;
-  }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
-
-  bool stuck() const { return stuck_; }
-  const YAML::Mark& mark() const { return mark_; }
-
- private:
-  int last_pos_ = -1;
-  bool stuck_ = false;
-  YAML::Mark mark_;
-};
-
-// Where LoadAll would loop forever on `text`, if anywhere. Throws what yaml-cpp's parser throws.
-std::optional<YAML::Mark> find_stuck_document(const std::string& text) {
-  std::istringstream in(text);
-  YAML::Parser parser(in);
-  DocumentProgress progress;
-  while (parser.HandleNextDocument(progress)) {
-    if (progress.stuck()) return progress.mark();
-  }
-  return std::nullopt;
 }
 
 // One Kubernetes object being imported: where it is and what it is called, for diagnostics.
@@ -380,26 +337,12 @@ void Importer::add_text(std::string_view text, const std::string& file) {
     diagnostics_->error(file, {}, "", problem);
     return;
   }
-  std::vector<YAML::Node> documents;
-  try {
-    const std::string input(text);
-    if (const std::optional<YAML::Mark> stuck = find_stuck_document(input); stuck.has_value()) {
-      const auto at = static_cast<size_t>(stuck->pos);
-      diagnostics_->error(file, {stuck->line + 1, stuck->column + 1}, "",
-                          "YAML syntax error: unexpected '" +
-                              (at < input.size() ? input.substr(at, 1) : std::string()) +
-                              "' where a document or value should start");
-      return;
-    }
-    documents = YAML::LoadAll(input);
-  } catch (const YAML::ParserException& e) {
-    diagnostics_->error(file, {e.mark.line + 1, e.mark.column + 1}, "",
-                        "YAML syntax error: " + e.msg);
-    return;
-  } catch (const std::exception& e) {
-    diagnostics_->error(file, {}, "", std::string("cannot read YAML: ") + e.what());
+  realproxy::YamlDocuments loaded = realproxy::load_yaml_documents(text);
+  if (!loaded.ok()) {
+    diagnostics_->error(file, {loaded.line, loaded.column}, "", loaded.error);
     return;
   }
+  const std::vector<YAML::Node>& documents = loaded.documents;
   const size_t objects_before = seen_.size();
   const size_t diagnostics_before = diagnostics_->items().size();
   for (size_t i = 0; i < documents.size() && !file_stopped_; ++i) {

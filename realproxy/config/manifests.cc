@@ -1,5 +1,6 @@
 #include "realproxy/config/manifests.h"
 
+#include "realproxy/config/yaml_documents.h"
 #include "realproxy/routing/ingress.h"
 
 #include <arpa/inet.h>
@@ -584,15 +585,12 @@ bool is_manifest_file(const fs::path& path) {
 
 void parse_manifest_text(std::string_view yaml_text, const std::string& file, Manifests* out,
                          std::vector<ConfigError>* errors) {
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(std::string(yaml_text));
-  } catch (const YAML::Exception& e) {
-    errors->push_back(ConfigError{file, e.mark.line >= 0 ? e.mark.line + 1 : 0, "", "",
-                                  "YAML syntax error: " + e.msg});
+  YamlDocuments loaded = load_yaml_documents(yaml_text);
+  if (!loaded.ok()) {
+    errors->push_back(ConfigError{file, loaded.line, "", "", loaded.error});
     return;
   }
-  for (const YAML::Node& doc : docs) {
+  for (const YAML::Node& doc : loaded.documents) {
     try {
       read_document(doc, file, out, errors, 0);
     } catch (const YAML::Exception& e) {

@@ -302,6 +302,19 @@ TEST(ProxyConfigTest, YamlSyntaxErrorNamesTheLine) {
   EXPECT_NE(p.errors[0].message.find("YAML syntax error"), std::string::npos);
 }
 
+// A document starting with a token no YAML node starts with sends yaml-cpp's LoadAll into an
+// endless, allocating loop; it must be a syntax error at its line instead (found by the
+// realproxy_manifests fuzzer's seed: the scenario importer had the guard, realproxy did not).
+TEST(ProxyConfigTest, StrayTokenAtDocumentStartIsAnErrorNotAHang) {
+  for (const char* text : {",\n", "apiVersion: v1\nkind: Service\n---\n,\n", "]\n"}) {
+    Parsed p = parse(text);
+    ASSERT_EQ(p.errors.size(), 1u) << text;
+    EXPECT_NE(p.errors[0].message.find("YAML syntax error"), std::string::npos)
+        << p.errors[0].message;
+    EXPECT_GT(p.errors[0].line, 0) << text;
+  }
+}
+
 TEST(ProxyConfigTest, DuplicateObjectsAreErrors) {
   const std::string svc =
       "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: a\nspec:\n  ports:\n  - port: 80\n";
