@@ -535,10 +535,22 @@ void read_secret(ObjectReader& r, const YAML::Node& doc, const SourceRef& source
 
 // --- Documents -------------------------------------------------------------------------------
 
+// YAML values (aliases expanded) read per document and per object of a `kind: List`.
+constexpr size_t kMaxNodesPerDocument = 4'000'000;
+constexpr size_t kMaxNodesPerObject = 1'000'000;
+
 void read_document(const YAML::Node& doc, const std::string& file, Manifests* out,
                    std::vector<ConfigError>* errors, int depth) {
   if (!is_present(doc)) return;  // empty document ("---" at the end of a file)
   ObjectReader r(file, errors);
+  // The API server keeps at most 1.5 MiB per object; far more nodes than that can hold means
+  // anchors and aliases multiplying a small text.
+  if (expands_beyond(doc, depth == 0 ? kMaxNodesPerDocument : kMaxNodesPerObject)) {
+    r.error(doc, "",
+            "more than " + std::to_string(depth == 0 ? kMaxNodesPerDocument : kMaxNodesPerObject) +
+                " YAML values once aliases are expanded: not a Kubernetes object");
+    return;
+  }
   if (!doc.IsMap()) {
     r.error(doc, "",
             "expected a Kubernetes object (a map with apiVersion and kind), got " + type_name(doc));

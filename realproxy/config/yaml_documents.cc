@@ -51,6 +51,26 @@ std::optional<YAML::Mark> find_stuck_document(const std::string& text) {
 
 }  // namespace
 
+bool expands_beyond(const YAML::Node& node, size_t budget) {
+  size_t count = 0;
+  std::vector<YAML::Node> stack{node};
+  while (!stack.empty()) {
+    const YAML::Node n = stack.back();
+    stack.pop_back();
+    if (++count > budget) return true;
+    if (n.IsSequence()) {
+      for (const YAML::Node& child : n)
+        stack.push_back(child);
+    } else if (n.IsMap()) {
+      for (const auto& entry : n) {
+        stack.push_back(entry.first);
+        stack.push_back(entry.second);
+      }
+    }
+  }
+  return false;
+}
+
 YamlDocuments load_yaml_documents(std::string_view text) {
   YamlDocuments out;
   const std::string input(text);

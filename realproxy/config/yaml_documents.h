@@ -30,4 +30,9 @@ struct YamlDocuments {
 // Never throws.
 YamlDocuments load_yaml_documents(std::string_view text);
 
+// Whether `node` has more than `budget` nodes (maps, lists, scalars, keys included) once its
+// aliases are expanded: a few kilobytes of anchors and aliases can stand for billions of nodes
+// ("billion laughs"). Counts at most budget + 1 nodes, without recursion. Never throws.
+bool expands_beyond(const YAML::Node& node, size_t budget);
+
 }  // namespace ingresslab::realproxy

@@ -315,6 +315,28 @@ TEST(ProxyConfigTest, StrayTokenAtDocumentStartIsAnErrorNotAHang) {
   }
 }
 
+// "Billion laughs": 9 lines of anchors and aliases standing for 10^8 Ingress paths are refused
+// (in about the time it takes to count 4 million values), not expanded.
+TEST(ProxyConfigTest, AliasBombIsRefused) {
+  std::string text =
+      "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: bomb}\nx:\n"
+      "  a0: &a0 [{path: /a, pathType: Prefix, backend: {service: {name: s, port: {number: "
+      "80}}}}]\n";
+  for (int i = 1; i <= 8; ++i) {
+    std::string alias = "*a" + std::to_string(i - 1);
+    text += "  a" + std::to_string(i) + ": &a" + std::to_string(i) + " [" + alias;
+    for (int k = 1; k < 10; ++k)
+      text += ", " + alias;
+    text += "]\n";
+  }
+  text += "spec:\n  rules:\n  - host: a\n    http:\n      paths: *a8\n";
+  Parsed p = parse(text);
+  ASSERT_EQ(p.errors.size(), 1u);
+  EXPECT_NE(p.errors[0].message.find("once aliases are expanded"), std::string::npos)
+      << p.errors[0].message;
+  EXPECT_TRUE(p.manifests.ingresses.empty());
+}
+
 TEST(ProxyConfigTest, DuplicateObjectsAreErrors) {
   const std::string svc =
       "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: a\nspec:\n  ports:\n  - port: 80\n";
