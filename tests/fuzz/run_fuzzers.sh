@@ -20,6 +20,7 @@ for t in $targets; do
   [[ -d "$SRC/tests/fuzz/${t%_fuzz}_corpus" ]] && seeds+=("$SRC/tests/fuzz/${t%_fuzz}_corpus")
   # The loader also starts from every example and every known-bad file.
   [[ $t == scenario_loader_fuzz ]] && seeds+=("$SRC/scenarios" "$SRC/tests/data/bad")
+  [[ $t == realproxy_manifests_fuzz ]] && seeds+=("$SRC/scenarios/manifests/cafe" "$SRC/tests/data/manifests")
   echo "fuzzing $t for ${SECONDS_EACH}s"
   "$BUILD/fuzz/$t" "$corpus" "${seeds[@]}" -max_total_time="$SECONDS_EACH" -timeout=10 \
     -rss_limit_mb=2048 -max_len=65536 -artifact_prefix="$BUILD/artifacts/$t-" -print_final_stats=1 \
