@@ -126,7 +126,7 @@ KindExport export_kind(const scenario::Scenario& sc, const std::string& scenario
   {
     YAML::Node cp;
     cp["role"] = "control-plane";
-    for (int port : {kKindHttpNodePort, kKindHttpsNodePort}) {
+    for (const uint32_t port : {sc.entry().node_ports().http(), sc.entry().node_ports().https()}) {
       YAML::Node m;
       m["containerPort"] = port;
       m["hostPort"] = port;
@@ -265,7 +265,8 @@ KindExport export_kind(const scenario::Scenario& sc, const std::string& scenario
     svc["spec"]["selector"]["app.kubernetes.io/name"] = kControllerName;
     for (const auto& [name, port, target, node_port] :
          std::vector<std::tuple<std::string, int, int, int>>{
-             {"http", 80, 8080, kKindHttpNodePort}, {"https", 443, 8443, kKindHttpsNodePort}}) {
+             {"http", 80, 8080, static_cast<int>(sc.entry().node_ports().http())},
+             {"https", 443, 8443, static_cast<int>(sc.entry().node_ports().https())}}) {
       YAML::Node p;
       p["name"] = name;
       p["port"] = port;
@@ -506,7 +507,8 @@ KindExport export_kind(const scenario::Scenario& sc, const std::string& scenario
       "```\n\n"
       "## Replay the scenario against it\n\n"
       "The NodePorts are mapped to the host's loopback by kind (extraPortMappings): HTTP " +
-      std::to_string(kKindHttpNodePort) + ", HTTPS " + std::to_string(kKindHttpsNodePort) +
+      std::to_string(sc.entry().node_ports().http()) + ", HTTPS " +
+      std::to_string(sc.entry().node_ports().https()) +
       ".\n\n"
       "```sh\n"
       "kubectl -n " +
@@ -515,10 +517,12 @@ KindExport export_kind(const scenario::Scenario& sc, const std::string& scenario
       kControllerName +
       " 9901:9901 &   # realproxy's /metrics (one pod)\n"
       "ingresslab replay " +
-      scenario_file + " --target https://127.0.0.1:" + std::to_string(kKindHttpsNodePort) +
+      scenario_file +
+      " --target https://127.0.0.1:" + std::to_string(sc.entry().node_ports().https()) +
       " --metrics-url http://127.0.0.1:9901/metrics --report kind-replay.html\n"
       "ingresslab replay " +
-      scenario_file + " --target http://127.0.0.1:" + std::to_string(kKindHttpNodePort) +
+      scenario_file +
+      " --target http://127.0.0.1:" + std::to_string(sc.entry().node_ports().http()) +
       " --rps 500 --duration 30s --format json\n"
       "```\n\n"
       "## Remove it\n\n```sh\nkind delete cluster --name ingresslab\n```\n\n"

@@ -25,8 +25,6 @@
 
 namespace ingresslab::cli {
 
-inline constexpr int kKindHttpNodePort = 30080;
-inline constexpr int kKindHttpsNodePort = 30443;
 inline constexpr const char* kKindControllerNamespace = "ingresslab-system";
 inline constexpr const char* kKindImage = "ingresslab/realproxy:dev";
 

@@ -510,6 +510,11 @@ class Validator {
         to_seconds(e.load_balancer().health_check_interval()) <= 0) {
       error("entry.load_balancer.health_check_interval", "must be > 0");
     }
+    if (e.node_ports().http() == e.node_ports().https()) {
+      error("entry.node_ports.https", "must differ from entry.node_ports.http (both " +
+                                          std::to_string(e.node_ports().http()) +
+                                          "): one Service cannot use a NodePort twice");
+    }
   }
 
   // --- ingress controller ----------------------------------------------------------------------

@@ -343,6 +343,8 @@ std::optional<TestbedPlan> plan_testbed(const Scenario& sc, std::optional<KubePr
     if (r.spec().tls_size() > 0) plan.https = true;
   }
   const bool local_policy = sc.entry().external_traffic_policy() == scenario::Entry::LOCAL;
+  plan.http_node_port = static_cast<uint16_t>(sc.entry().node_ports().http());
+  plan.https_node_port = static_cast<uint16_t>(sc.entry().node_ports().https());
   std::vector<ServicePortSpec> ingress_ports;
   for (int k = 0; k < (plan.https ? 2 : 1); ++k) {
     ServicePortSpec s;
@@ -351,7 +353,8 @@ std::optional<TestbedPlan> plan_testbed(const Scenario& sc, std::optional<KubePr
     s.port_name = k == 0 ? "http" : "https";
     s.cluster_ip = ipv4(kServiceBase + 2);
     s.port = k == 0 ? 80 : 443;
-    s.node_port = k == 0 ? kHttpNodePort : kHttpsNodePort;
+    s.node_port = static_cast<uint16_t>(k == 0 ? sc.entry().node_ports().http()
+                                               : sc.entry().node_ports().https());
     s.external_local = local_policy;
     for (const auto& pod : plan.pods) {
       s.endpoints.push_back({pod.ip, s.port, plan.nodes[pod.node].name});

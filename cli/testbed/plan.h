@@ -30,8 +30,6 @@ std::optional<KubeProxyMode> parse_mode(const std::string& text);
 
 inline constexpr const char* kClientAddress = "172.31.250.2";
 inline constexpr const char* kClusterCidr = "10.244.0.0/16";
-inline constexpr uint16_t kHttpNodePort = 30080;
-inline constexpr uint16_t kHttpsNodePort = 30443;
 inline constexpr uint16_t kAdminPort = 9901;
 inline constexpr int kMaxNodes = 200;
 inline constexpr int kMaxPodsPerNode = 250;
@@ -68,6 +66,8 @@ struct TestbedPlan {
   size_t filler_services = 0;
   std::vector<int> entry_nodes;  // indexes into nodes: where clients connect
   bool https = false;            // some Ingress has spec.tls: the NodePort serves 443 too
+  uint16_t http_node_port = 0;   // entry.node_ports of the ingress controller's Service
+  uint16_t https_node_port = 0;
   double node_bandwidth_bps = 0;
   // cluster.network.links with a bandwidth, expanded to node pairs (zone names: every node pair
   // across the two zones; a later entry overrides an earlier one for the same pair). Shaped with

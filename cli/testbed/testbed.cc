@@ -388,8 +388,9 @@ int build(const TestbedPlan& plan, const scenario::Scenario& sc, const UpOptions
   for (int i : plan.entry_nodes) {
     const NodePlan& node = plan.nodes[i];
     state->entries.push_back(
-        {node.name, node.address, "http://" + node.address + ":" + std::to_string(kHttpNodePort),
-         plan.https ? "https://" + node.address + ":" + std::to_string(kHttpsNodePort) : ""});
+        {node.name, node.address,
+         "http://" + node.address + ":" + std::to_string(plan.http_node_port),
+         plan.https ? "https://" + node.address + ":" + std::to_string(plan.https_node_port) : ""});
   }
   state->phase = "up";
   if (!b.save()) return failed();

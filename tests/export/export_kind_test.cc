@@ -252,5 +252,31 @@ TEST(ExportKindTest, DaemonSetLocalPolicyAndKubeProxyModeFollowTheScenario) {
       "nftables");
 }
 
+// entry.node_ports: the controller Service's NodePorts, kind's host port mappings and the replay
+// commands in the README all use them.
+TEST(ExportKindTest, NodePortsFollowTheScenario) {
+  const scenario::Scenario sc = resolved(
+      "cafe.yaml", {{"entry.node_ports.http", "31080"}, {"entry.node_ports.https", "31443"}});
+  const KindExport e = export_kind(sc, "cafe.yaml", "out/kind");
+  ASSERT_TRUE(e.error.empty()) << e.error;
+  std::set<int> mapped;
+  for (const YAML::Node& n : YAML::Load(e.files.at("kind-config.yaml"))["nodes"]) {
+    for (const YAML::Node& m : n["extraPortMappings"])
+      mapped.insert(m["hostPort"].as<int>());
+  }
+  EXPECT_EQ(mapped, (std::set<int>{31080, 31443}));
+  std::map<std::string, int> node_ports;
+  for (const YAML::Node& d : documents(e, "manifests/20-ingress-controller.yaml")) {
+    if (d["kind"].as<std::string>() != "Service") continue;
+    for (const YAML::Node& p : d["spec"]["ports"])
+      node_ports[p["name"].as<std::string>()] = p["nodePort"].as<int>();
+  }
+  EXPECT_EQ(node_ports, (std::map<std::string, int>{{"http", 31080}, {"https", 31443}}));
+  const std::string& readme = e.files.at("README.md");
+  EXPECT_NE(readme.find("--target https://127.0.0.1:31443"), std::string::npos);
+  EXPECT_NE(readme.find("--target http://127.0.0.1:31080"), std::string::npos);
+  EXPECT_EQ(readme.find("30443"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ingresslab::cli

@@ -126,6 +126,18 @@ workload: {clients: [{closed_loop: {users: 10}}]}
 
 // --- normalize_scenario --------------------------------------------------------------------------
 
+// entry.node_ports: in the NodePort range, and two different ports for one Service.
+TEST(ValidateTest, NodePortsInRangeAndDistinct) {
+  const ResolvedScenario same =
+      resolve(kValid, {{"entry.node_ports.http", "31000"}, {"entry.node_ports.https", "31000"}});
+  EXPECT_DIAG(same.diagnostics, "entry.node_ports.https", "must differ from entry.node_ports.http");
+  const ResolvedScenario low = resolve(kValid, {{"entry.node_ports.http", "8080"}});
+  EXPECT_DIAG(low.diagnostics, "entry.node_ports.http", "30000");
+  const ResolvedScenario fine = resolve(kValid, {{"entry.node_ports.https", "32767"}});
+  EXPECT_TRUE(fine.ok()) << fine.diagnostics.to_string();
+  EXPECT_EQ(fine.scenario.entry().node_ports().http(), 30080u);  // the default
+}
+
 TEST(NormalizeTest, DefaultNodesAndZone) {
   const ResolvedScenario r = resolve(R"(
 services: [{name: web, ports: [{port: 80}]}]

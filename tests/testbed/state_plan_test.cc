@@ -73,11 +73,12 @@ TEST(TestbedState, BadInputSaysWhatAndWhere) {
   EXPECT_NE(error.find("no testbed is up"), std::string::npos) << error;
 }
 
-scenario::Scenario load(const std::string& variant) {
+scenario::Scenario load(const std::string& variant,
+                        std::vector<std::pair<std::string, std::string>> sets = {}) {
   const auto loaded =
       scenarios::load_scenario_file(std::string(INGRESSLAB_TESTBED_DATA) + "/small.yaml");
   EXPECT_TRUE(loaded.ok()) << loaded.diagnostics.to_string();
-  auto resolved = scenarios::resolve_scenario(loaded, variant, {});
+  auto resolved = scenarios::resolve_scenario(loaded, variant, sets);
   EXPECT_TRUE(resolved.ok()) << resolved.diagnostics.to_string();
   return resolved.scenario;
 }
@@ -109,8 +110,11 @@ TEST(TestbedPlan, SmallScenarioLayout) {
   EXPECT_TRUE(plan->shared_ticket_key);
   EXPECT_EQ(plan->filler_services, 20u);
   EXPECT_EQ(plan->services.size(), 2u + 20u + 2u);
-  EXPECT_EQ(plan->services[0].node_port, kHttpNodePort);
-  EXPECT_EQ(plan->services[1].node_port, kHttpsNodePort);
+  // entry.node_ports' defaults.
+  EXPECT_EQ(plan->services[0].node_port, 30080);
+  EXPECT_EQ(plan->services[1].node_port, 30443);
+  EXPECT_EQ(plan->http_node_port, 30080);
+  EXPECT_EQ(plan->https_node_port, 30443);
   EXPECT_FALSE(plan->services[0].external_local);
   // The scenario's Services sit in the middle of the fillers.
   EXPECT_EQ(plan->services[12].service, "coffee-svc");
@@ -123,6 +127,19 @@ TEST(TestbedPlan, SmallScenarioLayout) {
   ASSERT_EQ(plan->tls_secrets.size(), 1u);
   EXPECT_EQ(plan->tls_secrets[0].hosts, std::vector<std::string>{"cafe.example.com"});
   EXPECT_FALSE(plan->not_emulated.empty());
+}
+
+// entry.node_ports: the ingress Service's NodePorts in kube-proxy's rules and the entry URLs.
+TEST(TestbedPlan, NodePortsFollowTheScenario) {
+  std::string error;
+  const auto plan = plan_testbed(
+      load("", {{"entry.node_ports.http", "31080"}, {"entry.node_ports.https", "31443"}}),
+      std::nullopt, &error);
+  ASSERT_TRUE(plan) << error;
+  EXPECT_EQ(plan->http_node_port, 31080);
+  EXPECT_EQ(plan->https_node_port, 31443);
+  EXPECT_EQ(plan->services[0].node_port, 31080);
+  EXPECT_EQ(plan->services[1].node_port, 31443);
 }
 
 TEST(TestbedPlan, VariantsAndModeOverride) {
