@@ -1171,6 +1171,7 @@ std::string run_load(const LoadPlan& plan, LoadStats* out) {
                                                start, per_thread));
     if (std::string e = workers.back()->init(); !e.empty()) return e;
   }
+  if (plan.on_start) plan.on_start(start);
   const double cpu0 = cpu_seconds_now();
   std::vector<std::thread> threads;
   for (auto& w : workers)

@@ -14,6 +14,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,9 @@ struct LoadPlan {
   int max_connections = 10000;  // over all threads
   int64_t bucket_ns = 1'000'000'000;
   uint64_t seed = 1;
+  // Called once, before the generator threads start, with time 0 of the schedule
+  // (CLOCK_MONOTONIC ns): what must happen at scheduled times alongside (testbed faults) starts.
+  std::function<void(int64_t start_ns)> on_start;
 };
 
 enum ErrorCause : uint8_t {

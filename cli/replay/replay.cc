@@ -6,6 +6,7 @@
 #include <map>
 #include <thread>
 
+#include "cli/replay/faults.h"
 #include "cli/replay/loadgen.h"
 #include "cli/replay/prometheus.h"
 #include "cli/replay/target.h"
@@ -111,6 +112,7 @@ ReplayOutput replay(const scenario::Scenario& scenario, const std::string& base_
 
   // --- Target ---------------------------------------------------------------------------------
   LoadPlan plan;
+  std::unique_ptr<TestbedFaults> faults;  // the scenario's faults, on the testbed
   std::vector<std::string> metrics_urls = options.metrics_urls;
   bool url_target = false;
   bool url_https = false;
@@ -128,6 +130,14 @@ ReplayOutput replay(const scenario::Scenario& scenario, const std::string& base_
       out.error = "--target testbed: " + path + ": the testbed is not up (phase '" + state->phase +
                   "'); run `ingresslab testbed up FILE` first";
       return out;
+    }
+    if (sc.faults().events_size() > 0) {
+      std::string fault_error;
+      faults = TestbedFaults::plan(sc, path, &notes, &fault_error);
+      if (!faults) {
+        out.error = "--target testbed: " + fault_error;
+        return out;
+      }
     }
     if (state->entries.empty()) {
       out.error = "--target testbed: " + path + ": the state file lists no entries";
@@ -172,6 +182,11 @@ ReplayOutput replay(const scenario::Scenario& scenario, const std::string& base_
     url_https = u->https;
     plan.entries.push_back(std::move(e));
     notes.push_back("target: " + options.target);
+    if (sc.faults().events_size() > 0) {
+      notes.push_back(
+          "faults.events not injected: only --target testbed injects the scenario's "
+          "faults (the target is a URL)");
+    }
   }
   const scenario::Entry& entry = sc.entry();
   plan.single_entry = entry.node_selection() == scenario::Entry::SINGLE_NODE;
@@ -332,8 +347,19 @@ ReplayOutput replay(const scenario::Scenario& scenario, const std::string& base_
     before = scrape_all(metrics_urls, &scrape_errors);
   });
   LoadStats stats;
+  if (faults) plan.on_start = [&faults](int64_t start_ns) { faults->start(start_ns); };
   const std::string load_error = run_load(plan, &stats);
   scraper.join();
+  if (faults) {
+    faults->stop();
+    for (const std::string& line : faults->log())
+      notes.push_back("fault: " + line);
+    if (faults->restarted_ingress()) {
+      notes.push_back(
+          "an ingress pod restarted during the run: its /metrics counters started again, so the "
+          "proxy hops cover only what the other pods (and it, after its restart) served");
+    }
+  }
   if (!load_error.empty()) {
     out.error = load_error;
     return out;

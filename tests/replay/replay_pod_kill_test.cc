@@ -169,4 +169,77 @@ TEST_F(ReplayPodKillTest, KilledPodMidReplayFailsNoIdempotentRequest) {
             << retried_in_flight << " after the hand-over)\n";
 }
 
+// The scenario's own fault (pod-restart.yaml: faults.events kill_pod with restart_after), injected
+// by `replay --target testbed`: the pod's process is SIGKILLed at 2 s and started again 1.5 s later
+// with the same command line; retries keep every request successful; the pod sends nothing while it
+// is dead and serves again after the restart; the state file records the new PID (TearDown's
+// `testbed down` must stop it), and a fault naming a pod the testbed lacks is a usage error.
+TEST_F(ReplayPodKillTest, ScenarioFaultKillsAndRestartsThePod) {
+  const std::string scenario = std::string(REPLAY_TEST_DATA) + "/pod-restart.yaml";
+  const auto up = testbed_up(scenario, "f");
+  ASSERT_EQ(up.exit_code, 0) << up.out << up.err;
+  std::string error;
+  const auto state = tb::read_state_file(tb::state_file_path(dir_), &error);
+  ASSERT_TRUE(state) << error;
+  std::vector<tb::ProcessRecord> pods;
+  for (const auto& p : state->pids)
+    if (p.role == "realpod") pods.push_back(p);
+  ASSERT_EQ(pods.size(), 3u);
+  const tb::ProcessRecord victim = pods[1];
+  ASSERT_EQ(victim.name, "web-1");
+
+  const auto bad =
+      run_command({INGRESSLAB_BIN, "replay", scenario, "--target", "testbed", "--state-dir", dir_,
+                   "--set", "faults.events=[{at: 1s, kill_pod: {service: web, pod: 7}}]"},
+                  dir_ + "/bad", 30s);
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("no pod 7"), std::string::npos) << bad.err;
+
+  add_payload_counter(victim.netns);
+  if (HasFatalFailure()) return;
+  const std::string json = dir_ + "/result.json";
+  ChildProcess replay({INGRESSLAB_BIN, "replay", scenario, "--target", "testbed", "--state-dir",
+                       dir_, "--duration", "6s", "--format", "json", "-o", json},
+                      dir_ + "/replay");
+  ASSERT_GT(replay.pid(), 0);
+  // Killed at 2 s into the schedule, restarted 1.5 s later: nothing sent in between.
+  for (int i = 0; i < 2000 && tb::process_alive(victim.pid, victim.start_time); ++i)
+    std::this_thread::sleep_for(5ms);
+  ASSERT_FALSE(tb::process_alive(victim.pid, victim.start_time)) << "the fault did not kill it";
+  std::this_thread::sleep_for(100ms);
+  const TxCounters dead_a = payload_sent(victim.netns);
+  std::this_thread::sleep_for(800ms);
+  const TxCounters dead_b = payload_sent(victim.netns);
+  const auto code = replay.wait_exit(30s);
+  ASSERT_TRUE(code.has_value()) << "replay did not finish";
+  ASSERT_EQ(*code, 0) << replay.stderr_text();
+  const TxCounters at_end = payload_sent(victim.netns);
+  EXPECT_FALSE(tb::process_alive(victim.pid, victim.start_time))
+      << "the old process was not killed";
+  EXPECT_EQ(dead_b.packets, dead_a.packets) << "the killed pod sent data while it was down";
+  EXPECT_GT(at_end.packets, dead_b.packets) << "the restarted pod served nothing";
+
+  result::RunResult res;
+  const std::string text = read_file(json);
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(text, &res).ok()) << text;
+  EXPECT_DOUBLE_EQ(res.end_to_end().success_ratio(), 1.0);
+  bool killed = false, restarted = false;
+  for (const auto& note : res.run().notes()) {
+    killed |=
+        note.find("SIGKILL realpod web-1 (pid " + std::to_string(victim.pid)) != std::string::npos;
+    restarted |= note.find("started realpod web-1 again") != std::string::npos;
+  }
+  EXPECT_TRUE(killed && restarted) << text;
+
+  // The state file has the new process, alive.
+  const auto after = tb::read_state_file(tb::state_file_path(dir_), &error);
+  ASSERT_TRUE(after) << error;
+  bool recorded = false;
+  for (const auto& p : after->pids) {
+    if (p.name != victim.name) continue;
+    recorded = p.pid != victim.pid && tb::process_alive(p.pid, p.start_time);
+  }
+  EXPECT_TRUE(recorded) << "the restarted pod's PID is not in the state file";
+}
+
 }  // namespace
