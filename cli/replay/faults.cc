@@ -1,7 +1,6 @@
 #include "cli/replay/faults.h"
 
 #include <signal.h>
-#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -9,17 +8,12 @@
 #include <fstream>
 #include <iterator>
 
+#include "cli/replay/loadgen.h"
 #include "cli/testbed/exec.h"
 #include "cli/testbed/plan.h"
 
 namespace ingresslab::replay {
 namespace {
-
-int64_t mono_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 int64_t ns_of(const google::protobuf::Duration& d) {
   return d.seconds() * 1'000'000'000 + d.nanos();
@@ -154,7 +148,7 @@ void TestbedFaults::run() {
   for (const Action& a : actions_) {
     std::unique_lock lock(mu_);
     const auto wait_ns =
-        std::chrono::nanoseconds(std::max<int64_t>(0, start_ns_ + a.at_ns - mono_ns()));
+        std::chrono::nanoseconds(std::max<int64_t>(0, start_ns_ + a.at_ns - monotonic_ns()));
     if (cv_.wait_for(lock, wait_ns, [this] { return stopping_; })) return;
     lock.unlock();
     apply(a);
@@ -171,7 +165,7 @@ void TestbedFaults::apply(const Action& a) {
 
 void TestbedFaults::note(const std::string& line) {
   std::lock_guard lock(mu_);
-  log_.push_back(seconds_text(mono_ns() - start_ns_) + ": " + line);
+  log_.push_back(seconds_text(monotonic_ns() - start_ns_) + ": " + line);
 }
 
 void TestbedFaults::kill_pods(const Action& a) {

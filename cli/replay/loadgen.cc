@@ -26,13 +26,14 @@
 #include "engine/random.h"
 
 namespace ingresslab::replay {
-namespace {
 
-int64_t mono_ns() {
+int64_t monotonic_ns() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
+
+namespace {
 
 double cpu_seconds_now() {
   rusage ru{};
@@ -261,7 +262,7 @@ class Worker {
     const int64_t hard_end = end_of_schedule + plan_.drain_ns;
     epoll_event events[256];
     for (;;) {
-      const int64_t now = mono_ns();
+      const int64_t now = monotonic_ns();
       dispatch_due(now);
       if (now >= next_timeout_check_) {
         check_timeouts(now);
@@ -414,7 +415,7 @@ class Worker {
     }
     const int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    c->connect_start_ns = mono_ns();
+    c->connect_start_ns = monotonic_ns();
     const int rc = connect(c->fd, reinterpret_cast<const sockaddr*>(&addr), len);
     if (rc < 0 && errno != EINPROGRESS) {
       const int err = errno;
@@ -482,7 +483,7 @@ class Worker {
       sockaddr_storage peer;
       socklen_t plen = sizeof peer;
       if (getpeername(c->fd, reinterpret_cast<sockaddr*>(&peer), &plen) != 0) return;
-      const int64_t now = mono_ns();
+      const int64_t now = monotonic_ns();
       stats_.tcp_connect.record_ns(now - c->connect_start_ns);
       if (keys_[static_cast<size_t>(c->key)].tls) {
         c->ssl = SSL_new(ssl_ctx_);
@@ -525,7 +526,7 @@ class Worker {
                  (buf[0] ? buf : std::strerror(errno)));
         return;
       }
-      stats_.tls_handshake.record_ns(mono_ns() - c->handshake_start_ns);
+      stats_.tls_handshake.record_ns(monotonic_ns() - c->handshake_start_ns);
       if (SSL_session_reused(c->ssl)) {
         ++stats_.tls_resumed;
       } else {
@@ -620,7 +621,7 @@ class Worker {
 
   // The outstanding request got its full response. Returns false if the connection went away.
   bool finish(Conn* c) {
-    const int64_t now = mono_ns();
+    const int64_t now = monotonic_ns();
     const int status = c->parser.status;
     ErrorCause cause = kErrCount;
     if (status >= 400) {
@@ -705,7 +706,7 @@ class Worker {
 
   // The connection failed: its outstanding request fails with `cause`, the connection closes.
   void fail(Conn* c, ErrorCause cause, const std::string& what) {
-    const int64_t now = mono_ns();
+    const int64_t now = monotonic_ns();
     if (c->busy) {
       record(c->arrival, c->intended_ns, now, cause, what);
       c->busy = false;
@@ -857,7 +858,7 @@ class Worker {
       const int32_t id = nghttp2_submit_request(c->h2, nullptr, headers.data(), headers.size(),
                                                 arr.body_bytes > 0 ? &provider : nullptr, nullptr);
       if (id < 0) {
-        record(a, start_ns_ + arr.t_ns, mono_ns(), kErrProtocol,
+        record(a, start_ns_ + arr.t_ns, monotonic_ns(), kErrProtocol,
                std::string("HTTP/2 request: ") + nghttp2_strerror(id));
         --in_flight_;
         continue;
@@ -1018,7 +1019,7 @@ class Worker {
     if (it == c->streams.end()) return 0;  // timed out and cancelled already
     const Conn::Stream s = it->second;
     c->streams.erase(it);
-    const int64_t now = mono_ns();
+    const int64_t now = monotonic_ns();
     if (error_code == NGHTTP2_NO_ERROR && s.status > 0) {
       ErrorCause cause = kErrCount;
       if (s.status >= 400) {
@@ -1164,7 +1165,7 @@ std::string run_load(const LoadPlan& plan, LoadStats* out) {
   }
   const int per_thread = std::max(1, plan.max_connections / plan.threads);
   // Start a little in the future so every thread is ready at time 0.
-  const int64_t start = mono_ns() + 50'000'000;
+  const int64_t start = monotonic_ns() + 50'000'000;
   std::vector<std::unique_ptr<Worker>> workers;
   for (int t = 0; t < plan.threads; ++t) {
     workers.push_back(std::make_unique<Worker>(plan, std::move(split[static_cast<size_t>(t)]), t,
@@ -1178,7 +1179,7 @@ std::string run_load(const LoadPlan& plan, LoadStats* out) {
     threads.emplace_back([&w] { w->run(); });
   for (auto& t : threads)
     t.join();
-  const int64_t end = mono_ns();
+  const int64_t end = monotonic_ns();
   *out = LoadStats{};
   out->routes.resize(plan.route_count);
   for (auto& w : workers)

@@ -121,6 +121,9 @@ struct LoadStats {
   void merge(LoadStats&& other);
 };
 
+// CLOCK_MONOTONIC in nanoseconds: the generator's clock (LoadPlan::on_start's time 0).
+int64_t monotonic_ns();
+
 // Plays the plan; blocks until the last request has ended or the drain time is over. Threads are
 // created here; the caller's network namespace is theirs. Returns "" or why it could not start.
 std::string run_load(const LoadPlan& plan, LoadStats* out);
