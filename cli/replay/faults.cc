@@ -11,6 +11,7 @@
 #include "cli/replay/loadgen.h"
 #include "cli/testbed/exec.h"
 #include "cli/testbed/plan.h"
+#include "cli/testbed/testbed.h"
 
 namespace ingresslab::replay {
 namespace {
@@ -54,8 +55,16 @@ std::unique_ptr<TestbedFaults> TestbedFaults::plan(const scenario::Scenario& sc,
   if (sc.faults().events_size() == 0) return f;
   const std::optional<testbed::TestbedState> state = testbed::read_state_file(state_path, error);
   if (!state) return nullptr;
-  const std::optional<testbed::TestbedPlan> tb = testbed::plan_testbed(sc, std::nullopt, error);
+  std::optional<testbed::TestbedPlan> tb = testbed::plan_testbed(sc, std::nullopt, error);
   if (!tb) return nullptr;
+  // `testbed up --instance X` names the namespaces "ilab-X-..." (the plan's are "ilab-...").
+  const std::string client_suffix = "client";
+  const std::string prefix =
+      state->client_netns.ends_with(client_suffix)
+          ? state->client_netns.substr(0, state->client_netns.size() - client_suffix.size())
+          : std::string(testbed::kNamePrefix);
+  for (testbed::NodePlan& n : tb->nodes)
+    n.netns = prefix + n.netns.substr(std::string_view(testbed::kNamePrefix).size());
   const auto recorded = [&](const std::string& pod) {
     return std::any_of(state->pids.begin(), state->pids.end(),
                        [&](const testbed::ProcessRecord& p) { return p.name == pod; });

@@ -591,9 +591,6 @@ std::optional<TestbedPlan> plan_testbed(const Scenario& sc, std::optional<KubePr
   for (const auto& [pair, bps] : pair_bandwidth) {
     plan.links.push_back({pair.first, pair.second, bps});
   }
-  if (sc.faults().events_size() > 0) {
-    plan.not_emulated.push_back("faults: the testbed does not inject the scenario's faults");
-  }
   return plan;
 }
 

@@ -5,7 +5,8 @@
 // issue: "a pod killed mid-replay with retries on → no failed idempotent request"), the killed pod
 // must have served requests before the kill and sent no response byte after it (an iptables
 // counter of payload-carrying TCP segments in the pod's namespace), and realproxy must have
-// counted the retries in /metrics.
+// counted the retries in /metrics. Then the scenario's own faults (faults.events), injected by
+// `replay --target testbed`: a pod killed and restarted, a node cut off and brought back.
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -240,6 +242,73 @@ TEST_F(ReplayPodKillTest, ScenarioFaultKillsAndRestartsThePod) {
     recorded = p.pid != victim.pid && tb::process_alive(p.pid, p.start_time);
   }
   EXPECT_TRUE(recorded) << "the restarted pod's PID is not in the state file";
+}
+
+// A node fault (node-kill.yaml: kill_node node-2 at 2 s, back after 1.5 s): node-2's uplink goes
+// down and its pod's process is killed, then both come back. Requests on connections to the dead
+// node wait for the proxy's 1 s first-byte timeout (as with a real dead machine) and may fail;
+// the others succeed. Afterwards the link is up, the pod runs again under a new recorded PID, and
+// the testbed serves normally.
+TEST_F(ReplayPodKillTest, ScenarioNodeFaultCutsTheNodeOffAndBringsItBack) {
+  const std::string scenario = std::string(REPLAY_TEST_DATA) + "/node-kill.yaml";
+  const auto up = testbed_up(scenario, "n");
+  ASSERT_EQ(up.exit_code, 0) << up.out << up.err;
+  std::string error;
+  const auto state = tb::read_state_file(tb::state_file_path(dir_), &error);
+  ASSERT_TRUE(state) << error;
+  std::optional<tb::ProcessRecord> victim;
+  for (const auto& p : state->pids)
+    if (p.name == "web-1") victim = p;
+  ASSERT_TRUE(victim);
+  std::string node_netns;
+  for (const auto& ns : state->namespaces)
+    if (ns.find("node-2") != std::string::npos) node_netns = ns;
+  ASSERT_FALSE(node_netns.empty());
+
+  const std::string json = dir_ + "/result.json";
+  ChildProcess replay({INGRESSLAB_BIN, "replay", scenario, "--target", "testbed", "--state-dir",
+                       dir_, "--duration", "6s", "--format", "json", "-o", json},
+                      dir_ + "/replay");
+  ASSERT_GT(replay.pid(), 0);
+  for (int i = 0; i < 2000 && tb::process_alive(victim->pid, victim->start_time); ++i)
+    std::this_thread::sleep_for(5ms);
+  ASSERT_FALSE(tb::process_alive(victim->pid, victim->start_time)) << "the fault did not kill it";
+  const tb::ExecResult down = tb::run({"ip", "-n", node_netns, "link", "show", "eth0"});
+  EXPECT_EQ(down.out.find("state UP"), std::string::npos) << down.out;
+  const auto code = replay.wait_exit(30s);
+  ASSERT_TRUE(code.has_value()) << "replay did not finish";
+  ASSERT_EQ(*code, 0) << replay.stderr_text();
+  const tb::ExecResult back = tb::run({"ip", "-n", node_netns, "link", "show", "eth0"});
+  EXPECT_NE(back.out.find("state UP"), std::string::npos) << back.out;
+
+  result::RunResult res;
+  const std::string text = read_file(json);
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(text, &res).ok()) << text;
+  // At most the requests in flight on node-2 when it went down, plus those sent on its pooled
+  // connections before the proxy gave up on them, fail: far fewer than 1 in 10.
+  EXPECT_GT(res.end_to_end().success_ratio(), 0.9) << text;
+  bool link_down = false, link_up = false, restarted = false;
+  for (const auto& note : res.run().notes()) {
+    link_down |= note.find(node_netns + " eth0 down") != std::string::npos;
+    link_up |= note.find(node_netns + " eth0 up") != std::string::npos;
+    restarted |= note.find("started realpod web-1 again") != std::string::npos;
+  }
+  EXPECT_TRUE(link_down && link_up && restarted) << text;
+  const auto after = tb::read_state_file(tb::state_file_path(dir_), &error);
+  ASSERT_TRUE(after) << error;
+  for (const auto& p : after->pids) {
+    EXPECT_TRUE(tb::process_alive(p.pid, p.start_time)) << p.name << " is not running";
+  }
+  // The testbed serves again: a short replay with no fault succeeds in full.
+  const auto again = run_command(
+      {INGRESSLAB_BIN, "replay", scenario, "--target", "testbed", "--state-dir", dir_, "--duration",
+       "1s", "--set", "faults.events=[]", "--format", "json", "-o", dir_ + "/again.json"},
+      dir_ + "/again", 60s);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  result::RunResult res2;
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(read_file(dir_ + "/again.json"), &res2).ok());
+  EXPECT_DOUBLE_EQ(res2.end_to_end().success_ratio(), 1.0);
 }
 
 }  // namespace
