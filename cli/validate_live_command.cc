@@ -3,12 +3,14 @@
 // simulator's relative errors (cli/replay/validate_live.h).
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
 
 #include "cli/commands.h"
 #include "cli/experiment.h"
+#include "cli/replay/netprobe.h"
 #include "cli/replay/replay.h"
 #include "cli/replay/validate_live.h"
 #include "cli/testbed/state.h"
@@ -30,6 +32,7 @@ struct ValidateLiveArgs {
   std::string cost_profile;
   std::optional<int> replications;
   int threads = 1;
+  std::string sim_network = "measured";
   std::string state_dir;
   std::string format = "text";
   std::string output;
@@ -91,6 +94,18 @@ int run_validate_live(const ValidateLiveArgs& a) {
     notes.push_back("the testbed runs " + state->scenario + ", not " + a.file);
     std::cerr << "warning: " << notes.back() << "\n";
   }
+  // The simulation gets the testbed's own network latencies, measured before each load (the
+  // testbed cannot add the scenario's; cli/replay/netprobe.h), unless --sim-network scenario.
+  const bool measure_network = a.sim_network == "measured";
+  if (measure_network) {
+    notes.push_back(std::string("network latencies of the simulation measured on the testbed "
+                                "before each load: ") +
+                    replay::kTestbedLatencyMethod);
+  } else {
+    notes.push_back(
+        "simulated with the scenario's network latencies (--sim-network scenario), "
+        "which the testbed does not add (see the not-emulated notes)");
+  }
   const models::AnalyticResult analytic = models::analyze(base, loaded.base_dir);
   if (!analytic.ok() || !std::isfinite(analytic.saturation_rps) || analytic.saturation_rps <= 0) {
     std::cerr << me << ": cannot find the saturation rate: "
@@ -110,6 +125,22 @@ int run_validate_live(const ValidateLiveArgs& a) {
     if (!resolve_with(loaded, a.variant, at, &resolved, &error)) {
       std::cerr << error << "\n";
       return kExitUsage;
+    }
+    if (measure_network) {
+      std::cerr << "load " << share * 100 << "%: measuring the testbed's network latencies...\n";
+      const replay::TestbedLatency measured = replay::measure_testbed_latency(*state, 200);
+      for (const std::string& e : measured.errors)
+        std::cerr << "warning: network latency: " << e << "\n";
+      std::string line = replay::apply_testbed_latency(measured, &resolved);
+      if (line.empty()) {
+        line =
+            "the testbed's network latencies could not be measured: simulated with the "
+            "scenario's";
+      }
+      std::cerr << line << "\n";
+      char pct[32];
+      std::snprintf(pct, sizeof pct, "load %.0f%%: ", share * 100);
+      notes.push_back(pct + line);
     }
     // The same window on both sides: the warm-up is cut, then duration is measured.
     resolved.mutable_run()->mutable_warmup()->mutable_fixed()->set_seconds(
@@ -191,6 +222,12 @@ void add_validate_live_command(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(1, 1000));
   cmd->add_option("--threads", args->threads, "load-generator threads")
       ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  cmd->add_option("--sim-network", args->sim_network,
+                  "network latencies of the simulation: `measured` on the testbed before the "
+                  "loads (replacing cluster.network.*_latency, also when --set), or the "
+                  "`scenario`'s")
+      ->check(CLI::IsMember({"measured", "scenario"}))
       ->capture_default_str();
   cmd->add_option("--state-dir", args->state_dir, "testbed state directory");
   cmd->add_option("--format", args->format, "text or csv")->check(CLI::IsMember({"text", "csv"}));

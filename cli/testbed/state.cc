@@ -177,6 +177,9 @@ std::string state_to_json(const TestbedState& s) {
     pf["role"] = string_value(p.role);
     pf["name"] = string_value(p.name);
     pf["netns"] = string_value(p.netns);
+    pf["ip"] = string_value(p.ip);
+    pf["port"] = number_value(p.port);
+    pf["node"] = string_value(p.node);
     *pids.mutable_list_value()->add_values() = v;
   }
   f["pids"] = pids;
@@ -230,6 +233,9 @@ std::optional<TestbedState> state_from_json(std::string_view json, std::string* 
     rec.role = p.string("role");
     rec.name = p.string("name");
     rec.netns = p.string("netns");
+    rec.ip = p.string("ip");
+    rec.port = static_cast<int>(p.number("port"));
+    rec.node = p.string("node");
     if (rec.pid <= 1) p.fail("pid", "must be a process id > 1");
     s.pids.push_back(rec);
   });

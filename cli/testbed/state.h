@@ -10,7 +10,8 @@
 //    "not_emulated": ["..."], "admin_urls": ["http://10.244.1.2:9901/metrics"],
 //    "namespaces": ["ilab-fabric", ...], "links": [{"name": "ilab-n0", "netns": "ilab-fabric"}],
 //    "pids": [{"pid": 1234, "start_time": 5678, "role": "realpod", "name": "coffee-0",
-//              "netns": "ilab-p-coffee-0"}],
+//              "netns": "ilab-p-coffee-0", "ip": "10.244.1.3", "port": 8080,
+//              "node": "node-1"}],
 //    "rules": {"ilab-node-1": ["iptables nat KUBE-*"]}, "work_dir": "/run/ingresslab/work",
 //    "phase": "up"}
 #pragma once
@@ -46,6 +47,9 @@ struct ProcessRecord {
   std::string role;  // "realproxy" or "realpod"
   std::string name;  // pod name
   std::string netns;
+  std::string ip;    // the pod's address ("" in state files of older versions)
+  int port = 0;      // where realpod listens; realproxy's plain HTTP port
+  std::string node;  // the node it runs on ("node-1")
 };
 
 struct TestbedState {

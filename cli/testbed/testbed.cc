@@ -357,7 +357,8 @@ int build(const TestbedPlan& plan, const scenario::Scenario& sc, const UpOptions
     const auto pid = spawn_in_netns(pod.netns, argv, log, &why);
     if (!pid) return b.fail(pod.name + ": " + why);
     state->pids.push_back({*pid, process_start_time(*pid), pod.ingress ? "realproxy" : "realpod",
-                           pod.name, pod.netns});
+                           pod.name, pod.netns, pod.ip, pod.ingress ? 80 : pod.port,
+                           plan.nodes[pod.node].name});
     if (!b.save()) return false;
     if (!wait_for_log(log, ready_marker, *pid, state->pids.back().start_time, 10s)) {
       return b.fail(pod.name + " did not start (" + command_line(argv) + "); its log ends with:\n" +

@@ -2,6 +2,8 @@
 // same quantity whether a hop is paid per request, per handshake or per new connection).
 #include "cli/replay/validate_live.h"
 
+#include "cli/replay/netprobe.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -67,6 +69,55 @@ TEST(ValidateLiveTest, RowsAndRelativeErrors) {
   const std::string csv = render_live_csv({level});
   EXPECT_EQ(csv.rfind("load_share,offered_rps,metric,sim,live,relative_error\n", 0), 0u);
   EXPECT_NE(csv.find("0.50,1000.0,\"p50 (ms)\",3,2,0.5\n"), std::string::npos) << csv;
+}
+
+// validate-live's simulation side takes the testbed's measured latencies: one-way = median round
+// trip / 2; cross-node sets same_zone, cross_zone and every link latency; a path not measured
+// leaves its fields alone.
+TEST(NetprobeTest, MeasuredLatenciesReplaceTheScenarios) {
+  TestbedLatency m;
+  m.paths.push_back({"client", 2, {40, 50, 60, 1000}});  // median 60 us: one-way 30 us
+  m.paths.push_back({"cross_node", 4, {30, 20, 10}});    // median 20 us: one-way 10 us
+  EXPECT_DOUBLE_EQ(m.find("client")->rtt_quantile_us(0.5), 60);
+  EXPECT_DOUBLE_EQ(m.find("client")->one_way_us(), 30);
+  EXPECT_EQ(m.find("same_node"), nullptr);
+  scenario::Scenario sc;
+  auto* net = sc.mutable_cluster()->mutable_network();
+  net->mutable_client_latency()->set_nanos(1'000'000);
+  net->mutable_same_node_latency()->set_nanos(20'000);
+  net->mutable_same_zone_latency()->set_nanos(100'000);
+  net->mutable_cross_zone_latency()->set_nanos(1'000'000);
+  auto* with_latency = net->add_links();
+  with_latency->mutable_latency()->set_seconds(1);
+  net->add_links()->set_bandwidth(1e9);  // no latency: stays without one
+  const std::string line = apply_testbed_latency(m, &sc);
+  EXPECT_EQ(net->client_latency().seconds(), 0);
+  EXPECT_EQ(net->client_latency().nanos(), 30'000);
+  EXPECT_EQ(net->same_node_latency().nanos(), 20'000);  // not measured: unchanged
+  EXPECT_EQ(net->same_zone_latency().nanos(), 10'000);
+  EXPECT_EQ(net->cross_zone_latency().nanos(), 10'000);
+  EXPECT_EQ(net->links(0).latency().seconds(), 0);
+  EXPECT_EQ(net->links(0).latency().nanos(), 10'000);
+  EXPECT_FALSE(net->links(1).has_latency());
+  EXPECT_NE(line.find("client_latency 30us (was 1.00ms)"), std::string::npos) << line;
+  EXPECT_NE(line.find("1 links[].latency"), std::string::npos) << line;
+  EXPECT_EQ(line.find("same_node_latency"), std::string::npos) << line;
+  // Nothing measured: nothing said, nothing changed.
+  scenario::Scenario untouched = sc;
+  EXPECT_EQ(apply_testbed_latency(TestbedLatency{}, &untouched), "");
+  EXPECT_EQ(untouched.SerializeAsString(), sc.SerializeAsString());
+}
+
+// A state file of an older version has no pod addresses: nothing is measured (no namespace is
+// entered), and the error says to bring the testbed up again.
+TEST(NetprobeTest, StateWithoutPodAddressesMeasuresNothing) {
+  testbed::TestbedState state;
+  state.client_netns = "ilab-client";
+  state.pids = {{4242, 1, "realproxy", "ingress-0", "ilab-pod-ingress-0", "", 0, ""}};
+  const TestbedLatency m = measure_testbed_latency(state, 10);
+  EXPECT_TRUE(m.paths.empty());
+  ASSERT_EQ(m.errors.size(), 1u);
+  EXPECT_NE(m.errors[0].find("bring it up again"), std::string::npos) << m.errors[0];
 }
 
 }  // namespace

@@ -23,7 +23,8 @@ TestbedState sample_state() {
   s.admin_urls = {"http://10.244.1.2:9901/metrics"};
   s.namespaces = {"ilab-fabric", "ilab-node-1"};
   s.links = {{"ilab-n1", "ilab-fabric"}, {"eth0", "ilab-node-1"}};
-  s.pids = {{4242, 123456789012ull, "realpod", "coffee-0", "ilab-pod-coffee-0"}};
+  s.pids = {{4242, 123456789012ull, "realpod", "coffee-0", "ilab-pod-coffee-0", "10.244.1.3", 8080,
+             "node-1"}};
   s.rules = {{"ilab-node-1", {"nftables: table ip kube-proxy"}}};
   s.work_dir = "/run/ingresslab/work";
   s.phase = "up";
@@ -50,6 +51,9 @@ TEST(TestbedState, JsonRoundTripKeepsEveryField) {
   EXPECT_EQ(back->pids[0].pid, 4242);
   EXPECT_EQ(back->pids[0].start_time, 123456789012ull);
   EXPECT_EQ(back->pids[0].name, "coffee-0");
+  EXPECT_EQ(back->pids[0].ip, "10.244.1.3");
+  EXPECT_EQ(back->pids[0].port, 8080);
+  EXPECT_EQ(back->pids[0].node, "node-1");
   EXPECT_EQ(back->rules, s.rules);
   EXPECT_EQ(back->phase, "up");
   // The contract's key names.
