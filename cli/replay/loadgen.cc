@@ -640,6 +640,7 @@ class Worker {
     // without pipelining).
     c->in.clear();
     if (close) {
+      close_notify(c);
       close_conn(c, true);
       return false;
     }
@@ -723,6 +724,16 @@ class Worker {
     }
     c->queued.clear();
     close_conn(c, true);
+  }
+
+  // A TLS connection the client ends after its last response: close_notify, as a browser sends.
+  // Without it OpenSSL counts the close as unclean and marks the connection's session not
+  // resumable when the SSL is freed (ssl_clear_bad_session), so the session just received for
+  // this host could not be resumed by the next connection. Never after a TLS error.
+  void close_notify(Conn* c) {
+    if (c->ssl == nullptr || c->state != ConnState::kOpen) return;
+    ERR_clear_error();
+    SSL_shutdown(c->ssl);  // non-blocking: the alert is written or dropped, never waited for
   }
 
   void close_conn(Conn* c, bool reopen_for_pending) {
@@ -941,7 +952,10 @@ class Worker {
     if (c->streams.empty() && c->queued.empty() && (c->remaining == 0 || c->goaway)) {
       nghttp2_session_terminate_session(c->h2, NGHTTP2_NO_ERROR);
       h2_flush(c);
-      if (c->state != ConnState::kClosed) close_conn(c, true);
+      if (c->state != ConnState::kClosed) {
+        close_notify(c);
+        close_conn(c, true);
+      }
     }
   }
 

@@ -277,7 +277,26 @@ TEST_F(ReplayLoopbackTest, TlsThroughRealproxyFillsTheProxyHops) {
   // Every connection did one handshake; after the first, sessions resume.
   const auto& c = r.connections();
   EXPECT_EQ(c.tls_full_handshakes() + c.tls_resumed_handshakes(), c.client_connections());
+  // resumption_ratio 100%: every connection that found a session resumed — the ones opened before
+  // the first ticket arrived did not (a few at most). Ended connections send close_notify: without
+  // it OpenSSL marks their session not resumable and almost none resumed.
+  EXPECT_GE(c.tls_resumed_handshakes() + 3, c.client_connections());
   EXPECT_GT(c.tls_resumed_handshakes(), 0u);
+  // One request per connection, 50 ms apart: each connection has ended before the next opens, so
+  // the session it offers is always one of an ended connection.
+  result::RunResult sequential;
+  ASSERT_EQ(
+      replay("https://127.0.0.1:" + std::to_string(bed.https_port()),
+             {"--duration", "2s", "--rps", "20/s", "--set", "workload.clients[0].tls.share=100%",
+              "--set", "workload.clients[0].tls.resumption_ratio=100%", "--set",
+              "workload.clients[0].connections.requests_per_connection=1"},
+             &sequential, &err),
+      0)
+      << err;
+  const auto& sc = sequential.connections();
+  EXPECT_GE(sc.client_connections(), 40u);
+  EXPECT_GE(sc.tls_resumed_handshakes() + 2, sc.client_connections())
+      << "sessions of ended connections must resume";
   std::map<std::string, const result::Hop*> hops;
   for (const auto& h : r.hops())
     hops[h.name()] = &h;
