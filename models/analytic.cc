@@ -321,6 +321,7 @@ class Network {
   Eigen::MatrixXd flow_;
   double nat_s_ = 0;
   double tls_full_us_ = 0, tls_resumed_us_ = 0;
+  double tls_client_full_s_ = 0, tls_client_resumed_s_ = 0;  // the client's handshake CPU
   double request_fixed_us_ = 0;
   bool exponential_costs_ = false;
   std::vector<MeanVar> response_bytes_;  // per Service
@@ -343,6 +344,10 @@ std::string Network::build() {
                                           ? costs.tls_full_rsa2048_us()
                                           : costs.tls_full_ecdsa_p256_us());
   tls_resumed_us_ = costs.accept_us() + costs.tls_resumed_us();
+  tls_client_full_s_ = 1e-6 * (sc.ingress().tls().key_type() == scenario::IngressTls::RSA2048
+                                   ? costs.tls_client_full_rsa2048_us()
+                                   : costs.tls_client_full_ecdsa_p256_us());
+  tls_client_resumed_s_ = 1e-6 * costs.tls_client_resumed_us();
   for (const auto& svc : spec_.services) {
     response_bytes_.push_back(mean_var(*svc.response_size));
     pods_alive_.push_back(static_cast<int>(svc.pods.size()));
@@ -762,7 +767,9 @@ AnalyticResult Network::evaluate(double scale) const {
             if (g.tls > 0) {
               const double handshake =
                   g.resumed * visit(wst, tls_resumed) + (1 - g.resumed) * visit(wst, tls_full);
-              t[kIngressTls] = g.tls * g.per_connection * (2 * g.one_way_s + handshake);
+              const double client =
+                  g.resumed * tls_client_resumed_s_ + (1 - g.resumed) * tls_client_full_s_;
+              t[kIngressTls] = g.tls * g.per_connection * (2 * g.one_way_s + handshake + client);
               cpu += g.tls * g.per_connection * handshake;
             }
             double proxy = 0;

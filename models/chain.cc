@@ -102,6 +102,7 @@ struct Connection {
   int32_t entry_node = 0;
   int64_t one_way_ns = 0;     // client <-> ingress pod, each way
   int64_t lb_one_way_ns = 0;  // part of one_way_ns spent in the LB
+  int64_t tls_client_ns = 0;  // the client's handshake CPU (CostProfile.tls_client_*)
   uint32_t requests_left = 0;
   uint32_t in_flight = 0;
   uint32_t capacity = 1;
@@ -822,6 +823,11 @@ void Chain::on_connected(uint64_t id) {
                                   ? spec_.costs.tls_full_rsa2048_us()
                                   : spec_.costs.tls_full_ecdsa_p256_us());
   cost_us += spec_.costs.accept_us();
+  c.tls_client_ns =
+      us_to_ns(resumed ? spec_.costs.tls_client_resumed_us()
+                       : (sc_.ingress().tls().key_type() == scenario::IngressTls::RSA2048
+                              ? spec_.costs.tls_client_full_rsa2048_us()
+                              : spec_.costs.tls_client_full_ecdsa_p256_us()));
   resumed ? ++stats_.connections.tls_resumed : ++stats_.connections.tls_full;
   add_hop(r, kIngressTls, 0, c.one_way_ns);
   r.stage_start_ns = sim_.now().ns() + c.one_way_ns;
@@ -948,14 +954,15 @@ void Chain::after_cpu_job(int ingress, const CpuJob& job) {
   }
   switch (job.kind) {
     case kJobTls: {
-      // Server flight back to the client, client Finished + request to the proxy.
+      // Server flight back to the client, the client's handshake work, client Finished + request
+      // to the proxy.
       Connection& c = connections_[r.connection];
       const int64_t size_ns = client_transfer_ns(r.request_bytes);
-      add_hop(r, kIngressTls, 0, c.one_way_ns);
+      add_hop(r, kIngressTls, 0, c.one_way_ns + c.tls_client_ns);
       add_hop(r, kClientNetwork, 0, c.one_way_ns - c.lb_one_way_ns + size_ns);
       if (c.lb_one_way_ns > 0) add_hop(r, kLoadBalancer, 0, c.lb_one_way_ns);
       sim_.schedule_in<&Chain::on_request_at_ingress>(
-          Duration::nanoseconds(2 * c.one_way_ns + size_ns), this, job.request);
+          Duration::nanoseconds(2 * c.one_way_ns + c.tls_client_ns + size_ns), this, job.request);
       break;
     }
     case kJobRequest:

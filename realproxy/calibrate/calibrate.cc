@@ -122,10 +122,11 @@ SSL_CTX* make_server_context(bool rsa) {
   return ctx;
 }
 
-// One handshake over a BIO pair. Returns the server side's CPU time (ns), or -1 on failure.
-// With `session` set (and *session non-null) the client offers it; *session is replaced by the
-// new connection's session (with its ticket).
-int64_t handshake(SSL_CTX* server_ctx, SSL_CTX* client_ctx, SSL_SESSION** session, bool* reused) {
+// One handshake over a BIO pair. Returns the server side's CPU time (ns), or -1 on failure; the
+// client side's goes to *client_ns (when given). With `session` set (and *session non-null) the
+// client offers it; *session is replaced by the new connection's session (with its ticket).
+int64_t handshake(SSL_CTX* server_ctx, SSL_CTX* client_ctx, SSL_SESSION** session, bool* reused,
+                  int64_t* client_ns = nullptr) {
   SSL* server = SSL_new(server_ctx);
   SSL* client = SSL_new(client_ctx);
   BIO *server_bio = nullptr, *client_bio = nullptr;
@@ -136,11 +137,13 @@ int64_t handshake(SSL_CTX* server_ctx, SSL_CTX* client_ctx, SSL_SESSION** sessio
   SSL_set_connect_state(client);
   SSL_set_tlsext_host_name(client, "calibrate.local");
   if (session != nullptr && *session != nullptr) SSL_set_session(client, *session);
-  int64_t server_ns = 0;
+  int64_t server_ns = 0, client_cpu_ns = 0;
   bool client_done = false, server_done = false;
   for (int round = 0; round < 20 && !(client_done && server_done); ++round) {
     if (!client_done) {
+      const int64_t t0 = thread_cpu_ns();
       const int rc = SSL_do_handshake(client);
+      client_cpu_ns += thread_cpu_ns() - t0;
       if (rc == 1) {
         client_done = true;
       } else if (const int e = SSL_get_error(client, rc);
@@ -169,6 +172,7 @@ int64_t handshake(SSL_CTX* server_ctx, SSL_CTX* client_ctx, SSL_SESSION** sessio
     *session = SSL_get1_session(client);
   }
   if (reused != nullptr) *reused = ok && SSL_session_reused(server) == 1;
+  if (client_ns != nullptr) *client_ns = client_cpu_ns;
   // A connection freed without a shutdown marks its session not resumable: say it was closed.
   SSL_set_shutdown(client, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
   SSL_set_shutdown(server, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
@@ -179,6 +183,8 @@ int64_t handshake(SSL_CTX* server_ctx, SSL_CTX* client_ctx, SSL_SESSION** sessio
 
 struct TlsCosts {
   double full_rsa_us = 0, full_ecdsa_us = 0, resumed_us = 0, record_per_kib_us = 0;
+  // The client's side of the same handshakes (OpenSSL's client, certificates not verified).
+  double client_full_rsa_us = 0, client_full_ecdsa_us = 0, client_resumed_us = 0;
 };
 
 std::optional<TlsCosts> measure_tls(int handshakes, Notes* notes) {
@@ -188,18 +194,19 @@ std::optional<TlsCosts> measure_tls(int handshakes, Notes* notes) {
   TlsCosts out;
   for (const bool rsa : {true, false}) {
     SSL_CTX* server_ctx = make_server_context(rsa);
-    std::vector<double> full, resumed;
+    std::vector<double> full, resumed, client_full, client_resumed;
     for (int i = 0; i < handshakes + 2; ++i) {  // the first two warm up
       SSL_SESSION* session = nullptr;
       bool reused = true;
-      const int64_t f = handshake(server_ctx, client_ctx, &session, &reused);
+      int64_t client_f = 0, client_r = 0;
+      const int64_t f = handshake(server_ctx, client_ctx, &session, &reused, &client_f);
       if (f < 0 || reused) {
         std::fprintf(stderr, "calibrate: TLS handshake failed: %s\n",
                      ERR_error_string(ERR_get_error(), nullptr));
         SSL_SESSION_free(session);
         return std::nullopt;
       }
-      const int64_t r = handshake(server_ctx, client_ctx, &session, &reused);
+      const int64_t r = handshake(server_ctx, client_ctx, &session, &reused, &client_r);
       SSL_SESSION_free(session);
       if (r < 0 || !reused) {
         std::fprintf(stderr, "calibrate: TLS resumption failed (%s)\n",
@@ -209,12 +216,21 @@ std::optional<TlsCosts> measure_tls(int handshakes, Notes* notes) {
       if (i < 2) continue;
       full.push_back(static_cast<double>(f) * 1e-3);
       resumed.push_back(static_cast<double>(r) * 1e-3);
+      client_full.push_back(static_cast<double>(client_f) * 1e-3);
+      client_resumed.push_back(static_cast<double>(client_r) * 1e-3);
     }
     (rsa ? out.full_rsa_us : out.full_ecdsa_us) = median(full);
+    (rsa ? out.client_full_rsa_us : out.client_full_ecdsa_us) = median(client_full);
     // Resumption does not depend on the certificate type; keep the ECDSA runs' figure.
-    if (!rsa) out.resumed_us = median(resumed);
-    notes->add("TLS 1.3 %s: full handshake %.1f us, resumed %.1f us (server CPU, median of %d)",
-               rsa ? "RSA-2048" : "ECDSA P-256", median(full), median(resumed), handshakes);
+    if (!rsa) {
+      out.resumed_us = median(resumed);
+      out.client_resumed_us = median(client_resumed);
+    }
+    notes->add(
+        "TLS 1.3 %s: full handshake %.1f us, resumed %.1f us (server CPU, median of %d); client "
+        "CPU %.1f / %.1f us",
+        rsa ? "RSA-2048" : "ECDSA P-256", median(full), median(resumed), handshakes,
+        median(client_full), median(client_resumed));
 
     if (!rsa) {
       // Record encryption: the server writes 16 KiB records; the client drains them.
@@ -833,6 +849,9 @@ int run(const CalibrateOptions& options) {
   p.set_tls_full_rsa2048_us(tls_extra(requests->tls_connection_rsa_us, tls->full_rsa_us));
   p.set_tls_full_ecdsa_p256_us(tls_extra(requests->tls_connection_ecdsa_us, tls->full_ecdsa_us));
   p.set_tls_resumed_us(tls_extra(requests->tls_connection_resumed_us, tls->resumed_us));
+  p.set_tls_client_full_rsa2048_us(tls->client_full_rsa_us);
+  p.set_tls_client_full_ecdsa_p256_us(tls->client_full_ecdsa_us);
+  p.set_tls_client_resumed_us(tls->client_resumed_us);
   p.set_accept_us(positive("accept_us", requests->accept_us, 0.5));
   const double route_base = positive("route_base_us", route.base_us, 0.001);
   const double route_per_log2 =
