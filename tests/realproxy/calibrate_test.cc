@@ -60,11 +60,16 @@ TEST(Calibrate, QuickRunWritesAProfileTheModelsAccept) {
            {"route_per_log2_rules_us", p.route_per_log2_rules_us()},
            {"relay_per_kib_us", p.relay_per_kib_us()},
            {"tls_record_per_kib_us", p.tls_record_per_kib_us()},
-           {"upstream_connect_us", p.upstream_connect_us()}}) {
+           {"upstream_connect_us", p.upstream_connect_us()},
+           {"tls_client_full_rsa2048_us", p.tls_client_full_rsa2048_us()},
+           {"tls_client_full_ecdsa_p256_us", p.tls_client_full_ecdsa_p256_us()},
+           {"tls_client_resumed_us", p.tls_client_resumed_us()}}) {
     EXPECT_GT(value, 0) << name;
   }
   EXPECT_GT(p.tls_full_rsa2048_us(), p.tls_full_ecdsa_p256_us());
   EXPECT_GT(p.tls_full_ecdsa_p256_us(), p.tls_resumed_us());
+  // A resumed handshake spares the client the certificate and its signature.
+  EXPECT_GT(p.tls_client_full_ecdsa_p256_us(), p.tls_client_resumed_us());
   // Sanity against orders of magnitude, not against this machine: a handshake costs tens of
   // microseconds to a few milliseconds of CPU, a proxied request microseconds.
   EXPECT_LT(p.tls_full_rsa2048_us(), 20'000);
