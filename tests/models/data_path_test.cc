@@ -7,8 +7,7 @@
 #include <cmath>
 #include <string>
 
-#include "models/simulate.h"
-#include "scenarios/loader.h"
+#include "tests/models/simulate_yaml.h"
 
 namespace ingresslab::models {
 namespace {
@@ -46,14 +45,7 @@ run: {duration: 20s, replications: 2, seed: 7}
 )";
 
 result::RunResult run(const std::vector<std::pair<std::string, std::string>>& sets) {
-  const auto loaded =
-      scenarios::load_scenario_text(kScenario, scenarios::Format::kYaml, "data-path.yaml", ".");
-  EXPECT_TRUE(loaded.ok()) << loaded.diagnostics.to_string();
-  const auto resolved = scenarios::resolve_scenario(loaded, "", sets);
-  EXPECT_TRUE(resolved.ok()) << resolved.diagnostics.to_string();
-  const SimulateOutput out = simulate(resolved.scenario, ".", {});
-  EXPECT_TRUE(out.ok()) << out.error;
-  return out.result;
+  return testing::run_yaml(kScenario, sets, "data-path.yaml");
 }
 
 // Chi-square goodness of fit of the connections per ingress pod against uniform.

@@ -8,22 +8,14 @@
 #include <map>
 #include <string>
 
-#include "models/simulate.h"
-#include "scenarios/loader.h"
+#include "tests/models/simulate_yaml.h"
 
 namespace ingresslab::models {
 namespace {
 
 result::RunResult run(const std::string& yaml,
                       const std::vector<std::pair<std::string, std::string>>& sets = {}) {
-  const auto loaded =
-      scenarios::load_scenario_text(yaml, scenarios::Format::kYaml, "hop-detail.yaml", ".");
-  EXPECT_TRUE(loaded.ok()) << loaded.diagnostics.to_string();
-  const auto resolved = scenarios::resolve_scenario(loaded, "", sets);
-  EXPECT_TRUE(resolved.ok()) << resolved.diagnostics.to_string();
-  const SimulateOutput out = simulate(resolved.scenario, ".", {});
-  EXPECT_TRUE(out.ok()) << out.error;
-  return out.result;
+  return testing::run_yaml(yaml, sets, "hop-detail.yaml");
 }
 
 // TLS, keep-alive, two services, a NodePort forward: every hop of the chain is used.

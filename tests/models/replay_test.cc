@@ -19,6 +19,7 @@
 
 #include "models/simulate.h"
 #include "scenarios/loader.h"
+#include "tests/models/simulate_yaml.h"
 
 namespace ingresslab::models {
 namespace {
@@ -69,15 +70,10 @@ class DataFiles : public ::testing::Test {
   // Runs kScenario + `workload_yaml`, tracing every request; returns the error or "".
   std::string run(const std::string& workload_yaml,
                   const std::vector<std::pair<std::string, std::string>>& sets = {}) {
-    const std::string text = std::string(kScenario) + workload_yaml;
-    const auto loaded =
-        scenarios::load_scenario_text(text, scenarios::Format::kYaml, "replay.yaml", dir_);
-    EXPECT_TRUE(loaded.ok()) << loaded.diagnostics.to_string();
-    const auto resolved = scenarios::resolve_scenario(loaded, "", sets);
-    EXPECT_TRUE(resolved.ok()) << resolved.diagnostics.to_string();
     SimulateOptions options;
     options.trace_path = dir_ + "/trace.bin";
-    const SimulateOutput out = simulate(resolved.scenario, dir_, options);
+    const SimulateOutput out = testing::simulate_yaml(std::string(kScenario) + workload_yaml, sets,
+                                                      "replay.yaml", dir_, options);
     result_ = out.result;
     spans_.clear();
     if (!out.ok()) return out.error;

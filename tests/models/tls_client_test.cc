@@ -10,8 +10,7 @@
 #include <fstream>
 #include <string>
 
-#include "models/simulate.h"
-#include "scenarios/loader.h"
+#include "tests/models/simulate_yaml.h"
 
 namespace ingresslab::models {
 namespace {
@@ -59,14 +58,7 @@ class TlsClientCost : public ::testing::Test {
     const std::string profile = dir_ + "/p" + std::to_string(++n_) + ".textproto";
     std::ofstream(profile) << "source: \"test\"\n" << extra;
     sets.emplace_back("ingress.cost_profile", profile);
-    const auto loaded =
-        scenarios::load_scenario_text(kScenario, scenarios::Format::kYaml, "tls-client.yaml", ".");
-    EXPECT_TRUE(loaded.ok()) << loaded.diagnostics.to_string();
-    const auto resolved = scenarios::resolve_scenario(loaded, "", sets);
-    EXPECT_TRUE(resolved.ok()) << resolved.diagnostics.to_string();
-    const SimulateOutput out = simulate(resolved.scenario, ".", {});
-    EXPECT_TRUE(out.ok()) << out.error;
-    return out.result;
+    return testing::run_yaml(kScenario, sets, "tls-client.yaml");
   }
 
   static const result::Hop* hop(const result::RunResult& r, const std::string& name) {
