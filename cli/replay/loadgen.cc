@@ -343,19 +343,9 @@ class Worker {
       if (measured(intended)) ++stats_.offered;
       ++in_flight_;
       const int key = key_of(arr);
-      if (keys_[static_cast<size_t>(key)].http2) {
-        if (Conn* c = h2_with_room(key)) {
-          h2_add(c, a);
-        } else if (open_count_ < max_connections_) {
-          open_conn(key, a);
-        } else {
-          pending_[key].push_back(a);
-          ++stats_.connection_waits;
-        }
-        continue;
-      }
-      if (Conn* c = take_idle(key)) {
-        assign(c, a);
+      const bool http2 = keys_[static_cast<size_t>(key)].http2;
+      if (Conn* c = http2 ? h2_with_room(key) : take_idle(key)) {
+        http2 ? h2_add(c, a) : assign(c, a);
       } else if (open_count_ < max_connections_) {
         open_conn(key, a);
       } else {
@@ -805,13 +795,16 @@ class Worker {
 
   // ---- HTTP/2 ----
 
-  // A connection of `key` that can take one more stream now or once it is open.
+  // Whether the connection can take one more request (as a stream, now or once it is open).
+  static bool h2_has_room(const Conn* c) {
+    return c->state != ConnState::kClosed && !c->goaway && c->remaining > c->queued.size() &&
+           c->streams.size() + c->queued.size() < c->max_streams;
+  }
+
+  // A connection of `key` with room for one more request.
   Conn* h2_with_room(int key) {
     for (Conn* c : idle_[static_cast<size_t>(key)]) {
-      if (c->state != ConnState::kClosed && !c->goaway && c->remaining > c->queued.size() &&
-          c->streams.size() + c->queued.size() < c->max_streams) {
-        return c;
-      }
+      if (h2_has_room(c)) return c;
     }
     return nullptr;
   }
@@ -963,8 +956,7 @@ class Worker {
   void h2_take_pending(Conn* c) {
     auto it = pending_.find(c->key);
     if (it == pending_.end()) return;
-    while (!it->second.empty() && !c->goaway && c->remaining > c->queued.size() &&
-           c->streams.size() + c->queued.size() < c->max_streams) {
+    while (!it->second.empty() && h2_has_room(c)) {
       c->queued.push_back(it->second.front());
       it->second.pop_front();
     }

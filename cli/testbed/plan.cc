@@ -353,8 +353,7 @@ std::optional<TestbedPlan> plan_testbed(const Scenario& sc, std::optional<KubePr
     s.port_name = k == 0 ? "http" : "https";
     s.cluster_ip = ipv4(kServiceBase + 2);
     s.port = k == 0 ? 80 : 443;
-    s.node_port = static_cast<uint16_t>(k == 0 ? sc.entry().node_ports().http()
-                                               : sc.entry().node_ports().https());
+    s.node_port = k == 0 ? plan.http_node_port : plan.https_node_port;
     s.external_local = local_policy;
     for (const auto& pod : plan.pods) {
       s.endpoints.push_back({pod.ip, s.port, plan.nodes[pod.node].name});

@@ -54,15 +54,8 @@ services:
 run: {duration: 20s, warmup: {fixed: 0s}, replications: 1, seed: 5}
 )";
 
-class DataFiles : public ::testing::Test {
+class DataFiles : public testing::WithTempDir {
  protected:
-  void SetUp() override {
-    char dir[] = "/tmp/ingresslab-replay-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   void write(const std::string& name, const std::string& text) {
     std::ofstream(dir_ + "/" + name) << text;
   }
@@ -93,7 +86,6 @@ class DataFiles : public ::testing::Test {
     return "";
   }
 
-  std::string dir_;
   result::RunResult result_;
   std::vector<result::Span> spans_;
 };

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
+#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,6 +15,20 @@
 #include "scenarios/loader.h"
 
 namespace ingresslab::models::testing {
+
+// A fixture with a fresh directory under /tmp for the files a test writes (profiles, CSVs,
+// traces), removed afterwards.
+class WithTempDir : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/ingresslab-models-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string dir_;
+};
 
 inline SimulateOutput simulate_yaml(const std::string& yaml,
                                     const std::vector<std::pair<std::string, std::string>>& sets,

@@ -43,15 +43,8 @@ workload:
 run: {duration: 20s, warmup: {fixed: 1s}, replications: 2, seed: 11}
 )";
 
-class TlsClientCost : public ::testing::Test {
+class TlsClientCost : public testing::WithTempDir {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/ilab-tls-client-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   // The run with a zero-cost profile plus `extra` (textproto lines).
   result::RunResult run(const std::string& extra,
                         std::vector<std::pair<std::string, std::string>> sets = {}) {
@@ -67,7 +60,6 @@ class TlsClientCost : public ::testing::Test {
     return nullptr;
   }
 
-  std::string dir_;
   int n_ = 0;
 };
 
