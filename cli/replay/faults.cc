@@ -8,10 +8,10 @@
 #include <fstream>
 #include <iterator>
 
-#include "cli/replay/loadgen.h"
 #include "cli/testbed/exec.h"
 #include "cli/testbed/plan.h"
 #include "cli/testbed/testbed.h"
+#include "engine/monotonic_clock.h"
 
 namespace ingresslab::replay {
 namespace {
@@ -156,8 +156,8 @@ void TestbedFaults::start(int64_t start_ns) {
 void TestbedFaults::run() {
   for (const Action& a : actions_) {
     std::unique_lock lock(mu_);
-    const auto wait_ns =
-        std::chrono::nanoseconds(std::max<int64_t>(0, start_ns_ + a.at_ns - monotonic_ns()));
+    const auto wait_ns = std::chrono::nanoseconds(
+        std::max<int64_t>(0, start_ns_ + a.at_ns - engine::monotonic_ns()));
     if (cv_.wait_for(lock, wait_ns, [this] { return stopping_; })) return;
     lock.unlock();
     apply(a);
@@ -174,7 +174,7 @@ void TestbedFaults::apply(const Action& a) {
 
 void TestbedFaults::note(const std::string& line) {
   std::lock_guard lock(mu_);
-  log_.push_back(seconds_text(monotonic_ns() - start_ns_) + ": " + line);
+  log_.push_back(seconds_text(engine::monotonic_ns() - start_ns_) + ": " + line);
 }
 
 void TestbedFaults::kill_pods(const Action& a) {

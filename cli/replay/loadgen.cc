@@ -23,15 +23,12 @@
 #include <thread>
 #include <unordered_map>
 
+#include "engine/monotonic_clock.h"
 #include "engine/random.h"
 
 namespace ingresslab::replay {
 
-int64_t monotonic_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
+using engine::monotonic_ns;
 
 namespace {
 

@@ -66,7 +66,8 @@ struct LoadPlan {
   int64_t bucket_ns = 1'000'000'000;
   uint64_t seed = 1;
   // Called once, before the generator threads start, with time 0 of the schedule
-  // (CLOCK_MONOTONIC ns): what must happen at scheduled times alongside (testbed faults) starts.
+  // (engine::monotonic_ns()): what must happen at scheduled times alongside (testbed faults)
+  // starts.
   std::function<void(int64_t start_ns)> on_start;
 };
 
@@ -120,9 +121,6 @@ struct LoadStats {
 
   void merge(LoadStats&& other);
 };
-
-// CLOCK_MONOTONIC in nanoseconds: the generator's clock (LoadPlan::on_start's time 0).
-int64_t monotonic_ns();
 
 // Plays the plan; blocks until the last request has ended or the drain time is over. Threads are
 // created here; the caller's network namespace is theirs. Returns "" or why it could not start.

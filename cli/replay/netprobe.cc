@@ -19,6 +19,7 @@
 
 #include "cli/testbed/exec.h"
 #include "cli/testbed/plan.h"
+#include "engine/monotonic_clock.h"
 
 namespace ingresslab::replay {
 namespace {
@@ -29,12 +30,6 @@ constexpr int kWarmupRoundTrips = 20;
 // loopback, 44 vs 13 us client -> pod).
 constexpr auto kGap = std::chrono::milliseconds(1);
 constexpr int kTimeoutMs = 2000;
-
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 // Closes the descriptor when it goes out of scope.
 struct Fd {
@@ -134,13 +129,14 @@ std::vector<double> round_trips(const std::string& from_netns, const std::string
     std::string status;
     for (int i = 0; i < kWarmupRoundTrips + count; ++i) {
       if (i >= kWarmupRoundTrips) std::this_thread::sleep_for(kGap);
-      const int64_t start = now_ns();
+      const int64_t start = engine::monotonic_ns();
       if (!send_all(fd.fd, request) || !read_response(fd.fd, &status)) {
         *error = "request to " + where + " failed";
         out.clear();
         return;
       }
-      if (i >= kWarmupRoundTrips) out.push_back(static_cast<double>(now_ns() - start) / 1e3);
+      if (i >= kWarmupRoundTrips)
+        out.push_back(static_cast<double>(engine::monotonic_ns() - start) / 1e3);
       if (status.find(" 200") == std::string::npos) {
         *error = where + " answered '" + status + "', not 200";
         out.clear();

@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "engine/distributions.h"
+#include "engine/monotonic_clock.h"
 #include "engine/random.h"
 #include "realproxy/realpod/service_time.h"
 #include "realproxy/server/h2o_api.h"
@@ -58,11 +59,7 @@ struct PodOptions {
   bool burn_cpu = false;
 };
 
-int64_t monotonic_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+using ingresslab::engine::monotonic_ns;
 
 class PodLoop;
 thread_local PodLoop* t_pod = nullptr;

@@ -16,6 +16,7 @@
 #include <new>
 #include <random>
 
+#include "engine/monotonic_clock.h"
 #include "realproxy/server/upstream_pool.h"
 
 namespace ingresslab::realproxy {
@@ -31,11 +32,7 @@ uint64_t to_millis(engine::Duration d) {
   return static_cast<uint64_t>(std::max<int64_t>(1, d.ns() / 1'000'000));
 }
 
-int64_t monotonic_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+using engine::monotonic_ns;
 
 std::string_view view_of(h2o_iovec_t v) {
   return {v.base, v.len};
